@@ -1,0 +1,242 @@
+"""The catalogue on disk: science and compat layers, read and validated.
+
+Loading collects every problem instead of stopping at the first one; the caller decides
+whether to raise. Nothing here knows about the graph, git or bake.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+from . import references
+from .errors import Problem, error
+
+DESCRIPTOR = "sciserver-image.json"
+DEFAULT_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class ScienceLayer:
+    directory: str  # name of the directory under science/
+    image: str
+    version: str
+    target: str
+    compat: str | None = None
+    platforms: tuple[str, ...] | None = None
+    args: tuple[tuple[str, str], ...] = ()
+    description: str | None = None
+    dockerfile_text: str = field(default="", repr=False, compare=False)
+
+    @property
+    def path(self) -> str:
+        return f"science/{self.directory}"
+
+    @property
+    def image_version(self) -> str:
+        return f"{self.image}:{self.version}"
+
+
+@dataclass(frozen=True)
+class CompatLayer:
+    directory: str
+    includes: tuple[str, ...] = ()
+    fragment: str = field(default="", repr=False, compare=False)
+
+    @property
+    def path(self) -> str:
+        return f"compat/{self.directory}"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    root: Path
+    science: tuple[ScienceLayer, ...]
+    compat: tuple[CompatLayer, ...]
+    unloaded: frozenset[str] = frozenset()  # "science/x", "compat/y": present but invalid
+
+    def compat_by_name(self) -> dict[str, CompatLayer]:
+        return {layer.directory: layer for layer in self.compat}
+
+
+@cache
+def _schema(name: str) -> jsonschema.protocols.Validator:
+    text = resources.files("bakegen").joinpath("schemas", f"{name}.schema.json").read_text()
+    schema = json.loads(text)
+    validator_class = jsonschema.validators.validator_for(schema)
+    return validator_class(schema)
+
+
+def load_catalogue(root: Path) -> tuple[Catalogue, list[Problem]]:
+    """Read ``science/*`` and ``compat/*`` under ``root`` (sorted, direct children)."""
+    problems: list[Problem] = []
+    science, compat, unloaded = [], [], set()
+    for kind, loader, loaded in (("science", _load_science, science), ("compat", _load_compat, compat)):
+        for descriptor in _descriptors(root / kind):
+            layer = loader(root, descriptor, problems)
+            if layer is None:
+                unloaded.add(f"{kind}/{descriptor.parent.name}")
+            else:
+                loaded.append(layer)
+    catalogue = Catalogue(root=root, science=tuple(science), compat=tuple(compat), unloaded=frozenset(unloaded))
+    return catalogue, problems
+
+
+def _descriptors(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(
+        child / DESCRIPTOR
+        for child in directory.iterdir()
+        if not child.name.startswith(".") and (child / DESCRIPTOR).is_file()
+    )
+
+
+def _read_json(root: Path, descriptor: Path, problems: list[Problem]):
+    shown = descriptor.relative_to(root).as_posix()
+    try:
+        text = descriptor.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(error(shown, f"cannot read: {exc}"))
+        return shown, None, ""
+    duplicates: list[str] = []
+
+    def pairs(items):
+        seen = {}
+        for key, value in items:
+            if key in seen:
+                duplicates.append(key)
+            seen[key] = value
+        return seen
+
+    try:
+        data = json.loads(text, parse_float=Decimal, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        problems.append(error(shown, f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno))
+        return shown, None, text
+    for key in duplicates:
+        problems.append(error(shown, f"key {key!r} is given twice", _key_line(text, key)))
+    return shown, data, text
+
+
+def _key_line(text: str, key: str) -> int | None:
+    match = re.search(r'"%s"\s*:' % re.escape(key), text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _schema_problems(name: str, shown: str, data, text: str) -> list[Problem]:
+    problems = []
+    validator = _schema(name)
+    allowed = sorted(validator.schema.get("properties", {}))
+    for issue in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        key = str(issue.absolute_path[0]) if issue.absolute_path else None
+        line = _key_line(text, key) if key else None
+        if issue.validator == "additionalProperties":
+            for unknown in sorted(set(data) - set(allowed)):
+                hint = difflib.get_close_matches(unknown, allowed, n=1)
+                suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (known keys: {', '.join(allowed)})"
+                problems.append(error(shown, f"unknown key {unknown!r}{suggestion}", _key_line(text, unknown)))
+        elif issue.validator == "type" and key is not None and issue.schema.get("type") == "string" and isinstance(
+            issue.instance, (int, Decimal)
+        ) and not isinstance(issue.instance, bool):
+            problems.append(error(
+                shown,
+                f"{key!r} must be a string, not a number: write \"{key}\": \"{issue.instance}\"",
+                line,
+            ))
+        elif issue.validator == "type" and not issue.absolute_path:
+            problems.append(error(shown, "must be a JSON object ({...})", 1))
+        else:
+            where = ".".join(map(str, issue.absolute_path)) or "document"
+            problems.append(error(shown, f"{where}: {_plain(issue)}", line))
+    return problems
+
+
+def _plain(issue: jsonschema.ValidationError) -> str:
+    if issue.validator == "type":
+        return f"must be of type {issue.validator_value}, not {type(issue.instance).__name__}"
+    if issue.validator == "required":
+        return issue.message.replace("is a required property", "is required")
+    return issue.message
+
+
+def _load_science(root: Path, descriptor: Path, problems: list[Problem]) -> ScienceLayer | None:
+    directory = descriptor.parent.name
+    shown, data, text = _read_json(root, descriptor, problems)
+    if data is None:
+        return None
+    found = _schema_problems("science", shown, data, text)
+    problems.extend(found)
+    if found:
+        return None
+    image = data["image"]
+    version = data.get("version", DEFAULT_VERSION)
+    target = data.get("target", directory)
+    bad = False
+    if not references.is_name_component(image):
+        problems.append(error(shown, f"invalid image name {image!r}: use lower-case letters, digits and "
+                                     "single separators ('.', '_', '-') as Docker requires", _key_line(text, "image")))
+        bad = True
+    if not references.is_version(version):
+        problems.append(error(shown, f"invalid version {version!r}: use dot-separated numbers such as \"1.0\"",
+                              _key_line(text, "version")))
+        bad = True
+    if not references.is_name_component(target):
+        where = _key_line(text, "target") if "target" in data else None
+        origin = "target" if "target" in data else "target (the directory name)"
+        problems.append(error(shown, f"invalid {origin} {target!r}: use lower-case letters, digits and single "
+                                     "separators ('.', '_', '-') as Docker requires", where))
+        bad = True
+    platforms = data.get("platforms")
+    for platform in platforms or ():
+        if not references.is_platform(platform):
+            problems.append(error(shown, f"invalid platform {platform!r}: write os/arch[/variant], "
+                                         "e.g. linux/arm64", _key_line(text, "platforms")))
+            bad = True
+    dockerfile = descriptor.parent / "Dockerfile"
+    dockerfile_text = ""
+    if not dockerfile.is_file():
+        problems.append(error(f"science/{directory}/Dockerfile", "missing Dockerfile"))
+        bad = True
+    else:
+        dockerfile_text = dockerfile.read_text(encoding="utf-8", errors="replace")
+    if bad:
+        return None
+    return ScienceLayer(
+        directory=directory,
+        image=image,
+        version=version,
+        target=target,
+        compat=data.get("compat"),
+        platforms=tuple(platforms) if platforms else None,
+        args=tuple(sorted(data.get("args", {}).items())),
+        description=data.get("description"),
+        dockerfile_text=dockerfile_text,
+    )
+
+
+def _load_compat(root: Path, descriptor: Path, problems: list[Problem]) -> CompatLayer | None:
+    directory = descriptor.parent.name
+    shown, data, text = _read_json(root, descriptor, problems)
+    if data is None:
+        return None
+    found = _schema_problems("compat", shown, data, text)
+    problems.extend(found)
+    dockerfile = descriptor.parent / "Dockerfile"
+    if not dockerfile.is_file():
+        problems.append(error(f"compat/{directory}/Dockerfile", "missing Dockerfile (a fragment with no FROM)"))
+        return None
+    if found:
+        return None
+    return CompatLayer(
+        directory=directory,
+        includes=tuple(data.get("includes", ())),
+        fragment=dockerfile.read_text(encoding="utf-8", errors="replace"),
+    )

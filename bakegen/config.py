@@ -1,0 +1,56 @@
+"""Settings that are not in the catalogue: registry prefix and default platforms.
+
+Precedence: command line, then the environment (BAKEGEN_REPO), then ``bakegen.yaml`` in
+the catalogue root, then built-in defaults.
+"""
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from . import references
+from .errors import CatalogueError, UsageError, error
+from .graph import DEFAULT_PLATFORMS
+from .plan import Settings
+
+DEFAULT_REPO = "compute.repo.sciserver.org"
+CONFIG_FILE = "bakegen.yaml"
+
+
+def load_settings(root: Path, repo: str | None = None) -> Settings:
+    data = _read_config(root)
+    chosen = repo or os.environ.get("BAKEGEN_REPO") or data.get("repo") or DEFAULT_REPO
+    if not references.is_repo_prefix(chosen):
+        source = "--repo" if repo else ("BAKEGEN_REPO" if os.environ.get("BAKEGEN_REPO") else CONFIG_FILE)
+        raise UsageError(f"{source}: invalid registry prefix {chosen!r} (expected e.g. registry.example.org/team, "
+                         "lower case, no trailing '/')")
+    platforms = tuple(data.get("platforms") or DEFAULT_PLATFORMS)
+    return Settings(repo=chosen, platforms=platforms)
+
+
+def _read_config(root: Path) -> dict:
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogueError([error(CONFIG_FILE, f"invalid YAML: {getattr(exc, 'problem', exc)}",
+                                    mark.line + 1 if mark else None)]) from None
+    schema = json.loads(resources.files("bakegen").joinpath("schemas", "config.schema.json").read_text())
+    problems = [
+        error(CONFIG_FILE, f"{'.'.join(map(str, e.absolute_path)) or 'document'}: {e.message}")
+        for e in jsonschema.Draft202012Validator(schema).iter_errors(data)
+    ]
+    for platform in data.get("platforms") or () if isinstance(data, dict) else ():
+        if isinstance(platform, str) and not references.is_platform(platform):
+            problems.append(error(CONFIG_FILE, f"invalid platform {platform!r}: write os/arch[/variant]"))
+    if problems:
+        raise CatalogueError(problems)
+    return data

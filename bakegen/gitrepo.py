@@ -1,0 +1,82 @@
+"""What git says about the catalogue: the build id (N-H), commit time, dirtiness, changes.
+
+All git I/O of bakegen lives here, behind a handful of calls per run.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from .errors import UsageError
+
+_BUILD_ID = re.compile(r"([0-9]+)-([0-9a-f]{4,40})(-dirty)?")
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """Identity of the commit being built, as upstream's tags and labels spell it."""
+
+    count: int  # N: commits reachable from HEAD
+    short: str  # H: abbreviated hash of HEAD
+    revision: str | None  # full hash (None when given by --build-id outside git)
+    timestamp: int  # HEAD's commit time, epoch seconds
+    dirty: bool = False
+
+    @property
+    def build_id(self) -> str:
+        return f"{self.count}-{self.short}" + ("-dirty" if self.dirty else "")
+
+    @property
+    def created(self) -> str:
+        return _dt.datetime.fromtimestamp(self.timestamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_repo(root: Path) -> git.Repo | None:
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def build_info(root: Path, build_id: str | None = None) -> BuildInfo:
+    """N-H of HEAD, or of ``build_id`` ("N-H") when given; errors say what to do."""
+    repo = open_repo(root)
+    override = None
+    if build_id is not None:
+        override = _BUILD_ID.fullmatch(build_id)
+        if not override:
+            raise UsageError(f"--build-id {build_id!r}: expected N-H, e.g. 42-f90dbd6")
+    if repo is None or not _has_head(repo):
+        if override is None:
+            raise UsageError(f"{root}: not inside a git repository with a commit, so the build id N-H cannot be "
+                             "derived; pass --build-id N-H")
+        epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
+        return BuildInfo(int(override.group(1)), override.group(2), None, epoch, bool(override.group(3)))
+    head = repo.git.log("-1", "--format=%H %h %ct", "HEAD").split()
+    if override is not None:
+        return BuildInfo(int(override.group(1)), override.group(2), head[0], int(head[2]), bool(override.group(3)))
+    if repo.git.rev_parse("--is-shallow-repository") == "true":
+        raise UsageError(f"{root}: shallow clone, so N (the commit count) would be wrong; fetch the history "
+                         "(git fetch --unshallow) or pass --build-id N-H")
+    count = int(repo.git.rev_list("--count", "HEAD"))
+    dirty = bool(repo.git.status("--porcelain", "--untracked-files=all", "--", *_catalogue_paths(repo, root)))
+    return BuildInfo(count, head[1], head[0], int(head[2]), dirty)
+
+
+def _has_head(repo: git.Repo) -> bool:
+    try:
+        repo.head.commit
+    except ValueError:
+        return False
+    return True
+
+
+def _catalogue_paths(repo: git.Repo, root: Path) -> list[str]:
+    top = Path(repo.working_tree_dir).resolve()
+    base = root.resolve().relative_to(top)
+    return [(base / "science").as_posix(), (base / "compat").as_posix()]
