@@ -78,13 +78,20 @@ def load_catalogue(root: Path) -> tuple[Catalogue, list[Problem]]:
     """Read ``science/*`` and ``compat/*`` under ``root`` (sorted, direct children)."""
     problems: list[Problem] = []
     science, compat, unloaded = [], [], set()
-    for kind, loader, loaded in (("science", _load_science, science), ("compat", _load_compat, compat)):
-        for descriptor in _descriptors(root / kind):
-            layer = loader(root, descriptor, problems)
-            if layer is None:
-                unloaded.add(f"{kind}/{descriptor.parent.name}")
-            else:
-                loaded.append(layer)
+    targets: dict[str, list] = {}
+    for descriptor in _descriptors(root / "science"):
+        layer = _load_science(root, descriptor, problems, targets)
+        if layer is None:
+            unloaded.add(f"science/{descriptor.parent.name}")
+        else:
+            science.append(layer)
+    problems.extend(_duplicate_targets(targets))
+    for descriptor in _descriptors(root / "compat"):
+        layer = _load_compat(root, descriptor, problems)
+        if layer is None:
+            unloaded.add(f"compat/{descriptor.parent.name}")
+        else:
+            compat.append(layer)
     catalogue = Catalogue(root=root, science=tuple(science), compat=tuple(compat), unloaded=frozenset(unloaded))
     return catalogue, problems
 
@@ -167,47 +174,46 @@ def _plain(issue: jsonschema.ValidationError) -> str:
     return issue.message
 
 
-def _load_science(root: Path, descriptor: Path, problems: list[Problem]) -> ScienceLayer | None:
+def _load_science(root: Path, descriptor: Path, problems: list[Problem], targets: dict) -> ScienceLayer | None:
     directory = descriptor.parent.name
     shown, data, text = _read_json(root, descriptor, problems)
     if data is None:
         return None
     found = _schema_problems("science", shown, data, text)
-    problems.extend(found)
-    if found:
-        return None
-    image = data["image"]
-    version = data.get("version", DEFAULT_VERSION)
-    target = data.get("target", directory)
-    bad = False
-    if not references.is_name_component(image):
-        problems.append(error(shown, f"invalid image name {image!r}: use lower-case letters, digits and "
-                                     "single separators ('.', '_', '-') as Docker requires", _key_line(text, "image")))
-        bad = True
-    if not references.is_version(version):
-        problems.append(error(shown, f"invalid version {version!r}: use dot-separated numbers such as \"1.0\"",
-                              _key_line(text, "version")))
-        bad = True
-    if not references.is_name_component(target):
-        where = _key_line(text, "target") if "target" in data else None
-        origin = "target" if "target" in data else "target (the directory name)"
-        problems.append(error(shown, f"invalid {origin} {target!r}: use lower-case letters, digits and single "
-                                     "separators ('.', '_', '-') as Docker requires", where))
-        bad = True
+    data = data if isinstance(data, dict) else {}
+
+    def text_value(key: str, default=None):
+        value = data.get(key, default)
+        return value if isinstance(value, str) else None
+
+    image, version, target = text_value("image"), text_value("version", DEFAULT_VERSION), text_value("target", directory)
+    if image is not None and not references.is_name_component(image):
+        found.append(error(shown, f"invalid image name {image!r}: use lower-case letters, digits and single "
+                                  "separators ('.', '_', '-') as Docker requires", _key_line(text, "image")))
+    if version is not None and not references.is_version(version):
+        found.append(error(shown, f"invalid version {version!r}: use dot-separated numbers such as \"1.0\"",
+                           _key_line(text, "version")))
+    if target is not None:
+        if references.is_name_component(target):
+            targets.setdefault(target, []).append((shown, _key_line(text, "target") if "target" in data else None))
+        else:
+            origin = "target" if "target" in data else "target (the directory name)"
+            found.append(error(shown, f"invalid {origin} {target!r}: use lower-case letters, digits and single "
+                                      "separators ('.', '_', '-') as Docker requires",
+                               _key_line(text, "target") if "target" in data else None))
     platforms = data.get("platforms")
-    for platform in platforms or ():
-        if not references.is_platform(platform):
-            problems.append(error(shown, f"invalid platform {platform!r}: write os/arch[/variant], "
-                                         "e.g. linux/arm64", _key_line(text, "platforms")))
-            bad = True
+    for platform in platforms if isinstance(platforms, list) else ():
+        if isinstance(platform, str) and not references.is_platform(platform):
+            found.append(error(shown, f"invalid platform {platform!r}: write os/arch[/variant], e.g. linux/arm64",
+                               _key_line(text, "platforms")))
     dockerfile = descriptor.parent / "Dockerfile"
     dockerfile_text = ""
     if not dockerfile.is_file():
-        problems.append(error(f"science/{directory}/Dockerfile", "missing Dockerfile"))
-        bad = True
+        found.append(error(f"science/{directory}/Dockerfile", "missing Dockerfile"))
     else:
         dockerfile_text = dockerfile.read_text(encoding="utf-8", errors="replace")
-    if bad:
+    problems.extend(found)
+    if found:
         return None
     return ScienceLayer(
         directory=directory,
@@ -220,6 +226,16 @@ def _load_science(root: Path, descriptor: Path, problems: list[Problem]) -> Scie
         description=data.get("description"),
         dockerfile_text=dockerfile_text,
     )
+
+
+def _duplicate_targets(targets: dict) -> list[Problem]:
+    problems = []
+    for target, owners in sorted(targets.items()):
+        if len(owners) > 1:
+            for shown, line in owners:
+                others = ", ".join(o.rsplit("/", 1)[0] for o, _ in owners if o != shown)
+                problems.append(error(shown, f"duplicate target {target!r}: also used by {others}", line))
+    return problems
 
 
 def _load_compat(root: Path, descriptor: Path, problems: list[Problem]) -> CompatLayer | None:

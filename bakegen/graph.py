@@ -88,14 +88,8 @@ def resolve(catalogue: Catalogue, default_platforms: tuple[str, ...] = DEFAULT_P
     problems: list[Problem] = []
     layers = {layer.directory: layer for layer in catalogue.science}
     by_target: dict[str, ScienceLayer] = {}
-    for target, owners in _group(catalogue.science, key=lambda layer: layer.target).items():
-        by_target[target] = owners[0]
-        if len(owners) > 1:
-            for owner in owners:
-                others = ", ".join(o.path for o in owners if o is not owner)
-                problems.append(error(f"{owner.path}/sciserver-image.json",
-                                      f"duplicate target {target!r}: also used by {others}"))
-
+    for layer in catalogue.science:  # duplicates were reported by the catalogue; the first one wins here
+        by_target.setdefault(layer.target, layer)
     parents: dict[str, list[Edge]] = {d: [] for d in layers}
     external: dict[str, list[str]] = {d: [] for d in layers}
     for layer in catalogue.science:
