@@ -14,6 +14,10 @@ from .errors import BakegenError, CatalogueError, Problem, raise_if_errors
 from .gitrepo import BuildInfo, build_info
 from .graph import LayerGraph, resolve
 from .plan import Plan, Settings, make_plan
+from .build import BAKE_FILE, REPORT_FILE, BuildOptions, execute, failed_layer, select_targets
+from .errors import BuildFailed
+from .references import is_platform
+from .runner import BakeFailure, DockerRunner, stderr_echo
 from .staging import stage, write_atomic
 
 
@@ -120,6 +124,73 @@ def graph(root: Path, repo, output_format: str):
     loaded = load(root, repo)
     writer = {"text": display.graph_text, "mermaid": display.graph_mermaid, "dot": display.graph_dot}
     click.echo(writer[output_format](loaded.graph), nl=False)
+
+
+def _key_value(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        key, sep, setting = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE, e.g. sci-a.args.X=1", param_hint="--set")
+        pairs.append((key, setting))
+    return tuple(pairs)
+
+
+def _platforms(values: tuple[str, ...]) -> tuple[str, ...]:
+    platforms = tuple(p.strip() for value in values for p in value.split(",") if p.strip())
+    for platform in platforms:
+        if not is_platform(platform):
+            raise click.BadParameter(f"{platform!r}: expected os/arch[/variant], e.g. linux/arm64",
+                                     param_hint="--platform")
+    return tuple(dict.fromkeys(platforms))
+
+
+@cli.command()
+@planning_options
+@click.argument("targets", nargs=-1)
+@click.option("--push", is_flag=True, help="Push every built tag to its registry.")
+@click.option("--load", is_flag=True, help="Load the images into the local image store.")
+@click.option("--platform", "platforms", multiple=True, metavar="P",
+              help="Build for these platforms instead of the catalogue's (repeat or comma-separate).")
+@click.option("--builder", help="buildx builder to use (remote, Kubernetes, docker-container...).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Passed to bake's --set.")
+@click.option("--progress", type=click.Choice(["auto", "plain", "quiet"]), default="auto", show_default=True)
+@click.option("--metadata-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write bake's metadata (digests per target) here.")
+def build(root: Path, repo, build_id, targets, push, load, platforms, builder, overrides, progress, metadata_file):
+    """Render, then build TARGETs (image, image:version, science target or bake target; default all)
+    with docker buildx bake in one solve."""
+    options = BuildOptions(
+        targets=tuple(targets), push=push, load=load, platforms=_platforms(platforms), builder=builder,
+        overrides=_key_value(overrides), progress=progress,
+        metadata_file=metadata_file.resolve() if metadata_file else None,
+    )
+    loaded, info, plan = _plan(root, repo, build_id)
+    if not plan.targets:
+        click.echo("nothing to build: the plan is empty", err=True)
+        return
+    select_targets(plan, options.targets)
+    runner = DockerRunner()
+    runner.check_engine(builder)
+    stage(root, plan)
+    bake_file = root / BAKE_FILE
+    write_atomic(bake_file, bake.to_json(plan))
+    click.echo(display.plan_summary(plan, loaded.graph), err=True)
+    echo = (lambda line: None) if progress == "quiet" else stderr_echo
+    try:
+        report = execute(root.resolve(), plan, bake_file.resolve(), options, runner, echo)
+    except BakeFailure as failure:
+        dockerfiles = {d: layer.dockerfile_text for d, layer in loaded.graph.layers.items()}
+        where = failed_layer(plan, failure.steps, dockerfiles) or "an unknown target"
+        raise BuildFailed(f"build failed in {where}: {failure.message}") from None
+    for entry in report["targets"]:
+        click.echo(f"{entry['image']:<24} {entry['target']:<28} {entry['digest'] or '-'}")
+        for tag in entry["tags"]:
+            click.echo(f"    {tag}")
+        for platform, digest in sorted(entry["platforms"].items()):
+            click.echo(f"    {platform}: {digest}")
+    click.echo(f"built {len(report['targets'])} target(s) in {report['duration_seconds']:.1f} s; "
+               f"report: {root / REPORT_FILE}", err=True)
 
 
 def main(argv=None) -> None:

@@ -1,0 +1,182 @@
+"""Execution: the only place that talks to docker buildx.
+
+``BuildxRunner`` is the small interface the rest of bakegen uses; ``DockerRunner``
+implements it with python-on-whales, and calls the docker CLI directly where
+python-on-whales has no equivalent (reading a raw manifest with a timeout).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
+
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
+
+from .errors import BakegenError, BuildFailed, EngineUnavailable
+
+
+class RegistryError(BakegenError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class BakeRequest:
+    root: Path  # where bake runs: paths in the file are relative to it
+    bake_file: Path
+    targets: tuple[str, ...]
+    push: bool = False
+    load: bool = False
+    builder: str | None = None
+    overrides: tuple[tuple[str, str], ...] = ()  # --set KEY=VALUE
+    progress: str = "auto"
+    metadata_file: Path | None = None
+
+
+class BuildxRunner(Protocol):
+    def check_engine(self, builder: str | None) -> str: ...
+    def bake(self, request: BakeRequest, echo: Callable[[str], None]) -> None: ...
+    def print_config(self, root: Path, bake_file: Path, targets: Iterable[str] = ()) -> dict: ...
+    def registry_digest(self, reference: str) -> str | None: ...
+    def manifest(self, reference: str) -> dict | None: ...
+
+
+@contextmanager
+def _working_directory(path: Path):
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+_STEP_ERROR = re.compile(r"^#(?P<step>\d+) ERROR: (?P<message>.*)")
+_STEP_HEADER = re.compile(r"^#(?P<step>\d+) \[(?P<target>[A-Za-z0-9_-]+)(?: [^\]]*)?\] (?P<what>.*)")
+
+
+def failure_from_log(lines: list[str]) -> tuple[tuple[tuple[str, str, str], ...], str]:
+    """Failed steps as (bake target, instruction, error) and bake's final error line, from a
+    plain-progress log. BuildKit labels a step shared by linked targets with any one of them."""
+    steps: dict[str, tuple[str, str]] = {}
+    failed: list[tuple[str, str, str]] = []
+    for line in lines:
+        header = _STEP_HEADER.match(line)
+        if header:
+            steps[header.group("step")] = (header.group("target"), header.group("what"))
+            continue
+        step_error = _STEP_ERROR.match(line)
+        if step_error and step_error.group("step") in steps:
+            target, what = steps[step_error.group("step")]
+            failed.append((target, what, step_error.group("message")))
+    final = next((l.removeprefix("ERROR:").strip() for l in reversed(lines) if l.startswith("ERROR:")), "")
+    if not final:
+        final = next((l.strip() for l in reversed(lines) if l.strip()), "docker buildx bake failed")
+    return tuple(dict.fromkeys(failed)), final
+
+
+def _first_line(exc: DockerException) -> str:
+    text = (exc.stderr or exc.stdout or str(exc)).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("ERROR:") or "error" in line.lower() or "cannot" in line.lower():
+            return line.removeprefix("ERROR:").strip()
+    return text.splitlines()[0] if text else str(exc)
+
+
+class DockerRunner:
+    def __init__(self, docker: DockerClient | None = None):
+        self.docker = docker or DockerClient()
+
+    def check_engine(self, builder: str | None) -> str:
+        """Raise EngineUnavailable unless the engine and the builder answer; return the driver."""
+        try:
+            found = self.docker.buildx.inspect(builder)
+        except DockerException as exc:
+            reason = _first_line(exc)
+            name = builder or "default"
+            if "no builder" in reason.lower() or "not found" in reason.lower():
+                raise EngineUnavailable(f"unknown builder {name!r}: {reason}") from None
+            raise EngineUnavailable(f"cannot reach the build engine (builder {name!r}): {reason}") from None
+        except FileNotFoundError:
+            raise EngineUnavailable("the docker CLI is not installed (run scripts/engine up)") from None
+        return found.driver
+
+    def bake(self, request: BakeRequest, echo: Callable[[str], None]) -> None:
+        progress = "plain" if request.progress in ("auto", "plain") else request.progress
+        log: list[str] = []
+        options = dict(
+            targets=list(request.targets),
+            builder=request.builder,
+            files=[str(request.bake_file)],
+            load=request.load,
+            push=request.push,
+            set=dict(request.overrides),
+            metadata_file=str(request.metadata_file) if request.metadata_file else None,
+        )
+        with _working_directory(request.root):
+            try:
+                if progress == "quiet":
+                    self.docker.buildx.bake(progress=False, **options)
+                    return
+                for raw in self.docker.buildx.bake(progress=progress, stream_logs=True, **options):
+                    line = raw.rstrip("\n") if isinstance(raw, str) else raw.decode(errors="replace").rstrip("\n")
+                    log.append(line)
+                    echo(line)
+            except DockerException as exc:
+                if not log:
+                    log = (exc.stderr or "").splitlines()
+                steps, message = failure_from_log(log)
+                raise BakeFailure(steps, message) from None
+
+    def print_config(self, root: Path, bake_file: Path, targets: Iterable[str] = ()) -> dict:
+        with _working_directory(root):
+            try:
+                return self.docker.buildx.bake(list(targets), files=[str(bake_file)], print=True)
+            except DockerException as exc:
+                raise BakegenError(f"docker buildx bake --print: {_first_line(exc)}") from None
+
+    def manifest(self, reference: str) -> dict | None:
+        """The raw manifest (or index) of ``reference`` in its registry; None when it does not exist."""
+        command = ["docker", "buildx", "imagetools", "inspect", "--raw", reference]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise RegistryError(f"registry did not answer within 60 s for {reference}") from None
+        if result.returncode != 0:
+            error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "unknown error"
+            if "not found" in error.lower() or "manifest unknown" in error.lower():
+                return None
+            raise RegistryError(f"cannot read {reference} from its registry: {error}")
+        return json.loads(result.stdout)
+
+    def registry_digest(self, reference: str) -> str | None:
+        """Digest of the manifest or index that ``reference`` names, or None if it does not exist."""
+        command = ["docker", "buildx", "imagetools", "inspect", "--format", "{{json .Manifest}}", reference]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise RegistryError(f"registry did not answer within 60 s for {reference}") from None
+        if result.returncode != 0:
+            error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "unknown error"
+            if "not found" in error.lower() or "manifest unknown" in error.lower():
+                return None
+            raise RegistryError(f"cannot read {reference} from its registry: {error}")
+        return json.loads(result.stdout)["digest"]
+
+
+class BakeFailure(BuildFailed):
+    def __init__(self, steps: tuple[tuple[str, str, str], ...], message: str):
+        self.steps = steps  # (bake target, instruction, error) of each failed step
+        self.message = message
+        super().__init__(message)
+
+
+def stderr_echo(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
