@@ -153,9 +153,12 @@ def _schema_problems(name: str, shown: str, data, text: str) -> list[Problem]:
         elif issue.validator == "type" and key is not None and issue.schema.get("type") == "string" and isinstance(
             issue.instance, (int, Decimal)
         ) and not isinstance(issue.instance, bool):
+            # nested values (args.X, platforms.N) name their own key, or none in a list
+            where, last = ".".join(map(str, issue.absolute_path)), issue.absolute_path[-1]
+            written = f'"{last}": "{issue.instance}"' if isinstance(last, str) else f'"{issue.instance}"'
             problems.append(error(
                 shown,
-                f"{key!r} must be a string, not a number: write \"{key}\": \"{issue.instance}\"",
+                f"{where!r} must be a string, not a number: write {written}",
                 line,
             ))
         elif issue.validator == "type" and not issue.absolute_path:

@@ -2,30 +2,48 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from . import bake, display
-from .catalogue import load_catalogue
-from .config import load_settings
-from .errors import BakegenError, CatalogueError, Problem, raise_if_errors
-from .gitrepo import BuildInfo, build_info
-from .graph import LayerGraph, resolve
-from .plan import Plan, Settings, make_plan
 from .build import BAKE_FILE, REPORT_FILE, BuildOptions, execute, failed_layer, select_targets
-from .errors import BuildFailed
+from .catalogue import load_catalogue
+from .changes import Selection, changed_directories, history_problems, select
+from .config import load_settings
+from .errors import BakegenError, BuildFailed, CatalogueError, Problem, UsageError, raise_if_errors
+from .gitrepo import BuildInfo, build_info, changed_since, export_catalogue
+from .graph import LayerGraph, resolve
+from .plan import Plan, Settings, make_plan, rel_target_name, science_target_name
 from .references import is_platform
-from .runner import BakeFailure, DockerRunner, stderr_echo
+from .runner import BakeFailure, DockerRunner, RegistryError, stderr_echo
 from .staging import stage, write_atomic
 
 
 @dataclass(frozen=True)
-class Loaded:
+class ChangeOptions:
+    since: str | None = None
+    include: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    offline: bool = False
+    allow_rollback: bool = False
+
+    @property
+    def incremental(self) -> bool:
+        return self.since is not None or bool(self.include)
+
+
+@dataclass(frozen=True)
+class Prepared:
     root: Path
     settings: Settings
     graph: LayerGraph
+    build: BuildInfo
+    plan: Plan
+    selection: Selection | None
 
 
 def _echo_problems(problems: list[Problem]) -> None:
@@ -33,15 +51,105 @@ def _echo_problems(problems: list[Problem]) -> None:
         click.echo(str(problem), err=True)
 
 
-def load(root: Path, repo: str | None) -> Loaded:
+def load(root: Path, repo: str | None) -> tuple[Settings, LayerGraph]:
     """Catalogue + graph; every error at once, warnings printed."""
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such directory")
     settings = load_settings(root, repo)
     catalogue, problems = load_catalogue(root)
     graph, more = resolve(catalogue, settings.platforms)
     problems = problems + more
     _echo_problems([p for p in problems if p.warning])
     raise_if_errors(problems)
-    return Loaded(root=root, settings=settings, graph=graph)
+    return settings, graph
+
+
+def _layer_dirs(root: Path, values: tuple[str, ...], option: str) -> frozenset[str]:
+    """``--include``/``--ignore`` values as ``science/x`` / ``compat/y``, relative to the root."""
+    result, problems = set(), []
+    real_root = root.resolve()
+    for value in values:
+        path = Path(value)
+        candidate = path.resolve() if path.is_absolute() or path.exists() and not (root / path).exists() else (
+            (root / path).resolve())
+        try:
+            relative = candidate.relative_to(real_root).as_posix()
+        except ValueError:
+            problems.append(f"{option} {value}: not inside the catalogue root {root}")
+            continue
+        parts = relative.split("/")
+        if len(parts) != 2 or parts[0] not in ("science", "compat") or not (candidate / "sciserver-image.json").is_file():
+            problems.append(f"{option} {value}: not a layer directory (science/<dir> or compat/<dir>)")
+            continue
+        result.add(relative)
+    if problems:
+        raise UsageError("; ".join(problems))
+    return frozenset(result)
+
+
+def _old_graph(root: Path, rev: str) -> LayerGraph:
+    with tempfile.TemporaryDirectory(prefix="bakegen-since-") as directory:
+        export_catalogue(root, rev, Path(directory))
+        catalogue, _ = load_catalogue(Path(directory))
+        graph, _ = resolve(catalogue)
+    return graph
+
+
+def _selection(root: Path, graph: LayerGraph, changes: ChangeOptions) -> Selection:
+    ignore = _layer_dirs(root, changes.ignore, "--ignore")
+    changed: dict[str, str] = {}
+    if changes.since is not None:
+        changed = {d: f"{path} changed" for d, path in
+                   changed_directories(changed_since(root, changes.since), ignore).items()}
+    for directory in sorted(_layer_dirs(root, changes.include, "--include") - ignore):
+        changed.setdefault(directory, f"{directory} named by --include")
+    if not changes.incremental:
+        for directory in graph.layers:
+            if f"science/{directory}" not in ignore:
+                changed.setdefault(f"science/{directory}", f"science/{directory}: full build (no --since)")
+    return select(graph, changed)
+
+
+def _pins(graph: LayerGraph, settings: Settings, selection: Selection, offline: bool) -> dict[str, str | None]:
+    """Registry digests of the layers that planned builds use but do not rebuild."""
+    needed = {edge.parent for d in selection.science for edge in graph.parents[d]} | set(selection.rel)
+    needed = sorted(needed - selection.science)
+    if not needed:
+        return {}
+    if offline:
+        click.echo(f"warning: --offline: {len(needed)} unchanged parent image(s) used by tag, not pinned by digest",
+                   err=True)
+        return {d: None for d in needed}
+    runner = DockerRunner()
+    references = {d: f"{settings.repo}/sci/{graph.layers[d].target}:{graph.layers[d].version}" for d in needed}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        digests = dict(zip(needed, pool.map(runner.registry_digest, [references[d] for d in needed])))
+    missing = [references[d] for d in needed if digests[d] is None]
+    if missing:
+        raise RegistryError(f"not in the registry: {', '.join(missing)} (an unchanged parent must be published; "
+                            "build it with bakegen build --push, or drop --since)")
+    return digests
+
+
+def prepare(root: Path, repo: str | None, build_id: str | None, changes: ChangeOptions = ChangeOptions()) -> Prepared:
+    settings, graph = load(root, repo)
+    if changes.since is not None:
+        old = _old_graph(root, changes.since)
+        problems = history_problems(old, graph, changes.since, changes.allow_rollback)
+        _echo_problems([p for p in problems if p.warning])
+        raise_if_errors(problems)
+    info = build_info(root, build_id)
+    selection = _selection(root, graph, changes)
+    pins = _pins(graph, settings, selection, changes.offline)
+    reasons = {}
+    for key, steps in selection.reasons:
+        kind, directory = key.split(":", 1)
+        layer = graph.layers[directory]
+        name = science_target_name(layer.target) if kind == "sci" else rel_target_name(layer.image, layer.version)
+        reasons[name] = steps
+    plan = make_plan(graph, info, settings, science=set(selection.science), rel=set(selection.rel), pins=pins,
+                     reasons=reasons)
+    return Prepared(root, settings, graph, info, plan, selection)
 
 
 def root_option(function):
@@ -51,22 +159,57 @@ def root_option(function):
     )(function)
 
 
+def _options(function, options):
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 def planning_options(function):
-    for option in reversed([
+    return root_option(_options(function, [
         click.option("--repo", help="Registry prefix of every tag [env BAKEGEN_REPO, bakegen.yaml repo:, "
                                     "default compute.repo.sciserver.org]."),
         click.option("--build-id", metavar="N-H", help="Use this build id instead of git's (outside git, "
                                                        "in a shallow clone)."),
-    ]):
-        function = option(function)
-    return root_option(function)
+    ]))
 
 
-def _plan(root: Path, repo: str | None, build_id: str | None) -> tuple[Loaded, BuildInfo, Plan]:
-    loaded = load(root, repo)
-    info = build_info(root, build_id)
-    plan = make_plan(loaded.graph, info, loaded.settings)
-    return loaded, info, plan
+def change_options(function):
+    return _options(function, [
+        click.option("--since", metavar="REV", help="Plan only layers changed since REV (and what builds on them)."),
+        click.option("--include", multiple=True, metavar="DIR", help="Treat this layer directory as changed."),
+        click.option("--ignore", multiple=True, metavar="DIR", help="Never treat this layer directory as changed."),
+        click.option("--offline", is_flag=True, help="Do not look up registry digests of unchanged parents."),
+        click.option("--allow-rollback", is_flag=True, help="Accept a final layer moving back to an older layer."),
+    ])
+
+
+def output_options(function):
+    return _options(function, [
+        click.option("--explain", is_flag=True, help="Say why each target is built and which tags move."),
+        click.option("--dryrun", is_flag=True, help="Print upstream's plan lines only; write and build nothing."),
+    ])
+
+
+def _changes(since, include, ignore, offline, allow_rollback) -> ChangeOptions:
+    return ChangeOptions(since=since, include=tuple(include), ignore=tuple(ignore), offline=offline,
+                         allow_rollback=allow_rollback)
+
+
+def _report_plan(prepared: Prepared, explain: bool, dryrun: bool) -> None:
+    plan = prepared.plan
+    if dryrun:
+        for target in plan.rel:
+            click.echo(f"change results in final image {target.image} => "
+                       f"{target.image}:{target.version}-{plan.build.build_id}, {target.image}:{target.version}")
+        click.echo(f"final plan includes {len(plan.science)} science build(s) and {len(plan.rel)} compat build(s)")
+        return
+    if explain:
+        click.echo(display.explain(plan), err=True)
+    if not plan.targets:
+        click.echo("nothing changed: the plan is empty", err=True)
+    else:
+        click.echo(display.plan_summary(plan, prepared.graph), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -80,21 +223,27 @@ def cli():
 @click.option("--repo", help="Registry prefix (checked like render's).")
 def validate(root: Path, repo: str | None):
     """Check the catalogue; print every problem, exit 2 if there is an error."""
-    loaded = load(root, repo)
-    graph = loaded.graph
+    _settings, graph = load(root, repo)
     click.echo(f"ok: {len(graph.layers)} science layers, {len(graph.finals)} final images, "
                f"{len(graph.compat)} compat layers", err=True)
 
 
 @cli.command()
 @planning_options
+@change_options
+@output_options
 @click.option("--format", "output_format", type=click.Choice(["hcl", "json", "plan"]), default="hcl",
               show_default=True, help="docker-bake.hcl, docker-bake.json, or the plan as JSON.")
 @click.option("-o", "--output", help="File to write ('-' for stdout). Default: docker-bake.hcl or "
                                      "docker-bake.json in the root; the plan goes to stdout.")
-def render(root: Path, repo, build_id, output_format: str, output: str | None):
+def render(root: Path, repo, build_id, since, include, ignore, offline, allow_rollback, explain, dryrun,
+           output_format: str, output: str | None):
     """Write the bake file (and stage compat contexts under .bakegen/)."""
-    loaded, info, plan = _plan(root, repo, build_id)
+    prepared = prepare(root, repo, build_id, _changes(since, include, ignore, offline, allow_rollback))
+    plan = prepared.plan
+    _report_plan(prepared, explain, dryrun)
+    if dryrun:
+        return
     stage(root, plan)
     if output_format == "plan":
         text = display.plan_json(plan)
@@ -109,21 +258,27 @@ def render(root: Path, repo, build_id, output_format: str, output: str | None):
         click.echo(text, nl=False)
     else:
         write_atomic(Path(output), text)
-    click.echo(display.plan_summary(plan, loaded.graph), err=True)
-    if output != "-":
         click.echo(f"wrote {output}", err=True)
 
 
 @cli.command()
 @root_option
+@change_options
 @click.option("--repo", help="Registry prefix.")
+@click.option("--build-id", metavar="N-H", help="Build id, as for render (only used with --since).")
 @click.option("--format", "output_format", type=click.Choice(["text", "mermaid", "dot"]), default="text",
               show_default=True)
-def graph(root: Path, repo, output_format: str):
-    """Show the catalogue: science layers, finals, compat layers and includes."""
-    loaded = load(root, repo)
+def graph(root: Path, since, include, ignore, offline, allow_rollback, repo, build_id, output_format: str):
+    """Show the catalogue: science layers, finals, compat layers and includes (with --since: what is rebuilt)."""
+    changes = _changes(since, include, ignore, True, allow_rollback)
+    if changes.incremental:
+        prepared = prepare(root, repo, build_id, changes)
+        graph_, selection = prepared.graph, prepared.selection
+    else:
+        _settings, graph_ = load(root, repo)
+        selection = None
     writer = {"text": display.graph_text, "mermaid": display.graph_mermaid, "dot": display.graph_dot}
-    click.echo(writer[output_format](loaded.graph), nl=False)
+    click.echo(writer[output_format](graph_, selection), nl=False)
 
 
 def _key_value(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -147,6 +302,8 @@ def _platforms(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @cli.command()
 @planning_options
+@change_options
+@output_options
 @click.argument("targets", nargs=-1)
 @click.option("--push", is_flag=True, help="Push every built tag to its registry.")
 @click.option("--load", is_flag=True, help="Load the images into the local image store.")
@@ -157,7 +314,8 @@ def _platforms(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--progress", type=click.Choice(["auto", "plain", "quiet"]), default="auto", show_default=True)
 @click.option("--metadata-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write bake's metadata (digests per target) here.")
-def build(root: Path, repo, build_id, targets, push, load, platforms, builder, overrides, progress, metadata_file):
+def build(root: Path, repo, build_id, since, include, ignore, offline, allow_rollback, explain, dryrun, targets,
+          push, load, platforms, builder, overrides, progress, metadata_file):
     """Render, then build TARGETs (image, image:version, science target or bake target; default all)
     with docker buildx bake in one solve."""
     options = BuildOptions(
@@ -165,9 +323,10 @@ def build(root: Path, repo, build_id, targets, push, load, platforms, builder, o
         overrides=_key_value(overrides), progress=progress,
         metadata_file=metadata_file.resolve() if metadata_file else None,
     )
-    loaded, info, plan = _plan(root, repo, build_id)
-    if not plan.targets:
-        click.echo("nothing to build: the plan is empty", err=True)
+    prepared = prepare(root, repo, build_id, _changes(since, include, ignore, offline, allow_rollback))
+    plan = prepared.plan
+    _report_plan(prepared, explain, dryrun)
+    if dryrun or not plan.targets:
         return
     select_targets(plan, options.targets)
     runner = DockerRunner()
@@ -175,12 +334,11 @@ def build(root: Path, repo, build_id, targets, push, load, platforms, builder, o
     stage(root, plan)
     bake_file = root / BAKE_FILE
     write_atomic(bake_file, bake.to_json(plan))
-    click.echo(display.plan_summary(plan, loaded.graph), err=True)
     echo = (lambda line: None) if progress == "quiet" else stderr_echo
     try:
         report = execute(root.resolve(), plan, bake_file.resolve(), options, runner, echo)
     except BakeFailure as failure:
-        dockerfiles = {d: layer.dockerfile_text for d, layer in loaded.graph.layers.items()}
+        dockerfiles = {d: layer.dockerfile_text for d, layer in prepared.graph.layers.items()}
         where = failed_layer(plan, failure.steps, dockerfiles) or "an unknown target"
         raise BuildFailed(f"build failed in {where}: {failure.message}") from None
     for entry in report["targets"]:

@@ -88,12 +88,33 @@ def plan_json(plan: Plan) -> str:
     return json.dumps(plan_dict(plan), indent=2) + "\n"
 
 
-def graph_text(graph: LayerGraph) -> str:
+def explain(plan: Plan) -> str:
+    """For every planned target, the chain of reasons, then the tags that move."""
+    reasons = dict(plan.reasons)
+    lines = []
+    for target in plan.targets:
+        steps = reasons.get(target.name, ())
+        lines.append(f"{target.name}: {' -> '.join(steps) if steps else 'planned'}")
+    moving = [t.floating_tag for t in plan.targets]
+    lines.append(f"tags that move ({len(moving)}): {', '.join(moving) if moving else 'none'}")
+    lines.append(f"new immutable tags: {len(plan.targets)} (suffix -{plan.build.build_id})")
+    return "\n".join(lines)
+
+
+def _marks(graph: LayerGraph, selection) -> tuple[set[str], set[str]]:
+    if selection is None:
+        return set(), set()
+    return set(selection.science), set(selection.rel)
+
+
+def graph_text(graph: LayerGraph, selection=None) -> str:
+    rebuilt, rel_rebuilt = _marks(graph, selection)
     lines = [f"science layers ({len(graph.layers)}):"]
     for directory in graph.order():
         layer = graph.layers[directory]
         final = "  final" if graph.is_final(directory) else ""
-        lines.append(f"  science/{directory}  sci/{layer.target}:{layer.version}  ({layer.image_version}){final}")
+        mark = "  [rebuild]" if directory in rebuilt else ""
+        lines.append(f"  science/{directory}  sci/{layer.target}:{layer.version}  ({layer.image_version}){final}{mark}")
         for edge in graph.parents[directory]:
             lines.append(f"    FROM {edge.key}  -> science/{edge.parent}")
         for reference in graph.external[directory]:
@@ -102,7 +123,8 @@ def graph_text(graph: LayerGraph) -> str:
     for (image, version), directory in sorted(graph.finals.items()):
         compat = graph.layers[directory].compat
         via = f"compat {' -> '.join(graph.compat_chains.get(compat, (compat,)))}" if compat else "no compat: no rel image"
-        lines.append(f"  rel/{image}:{version}  <- science/{directory}  ({via})")
+        mark = "  [rebuild]" if directory in rel_rebuilt else ""
+        lines.append(f"  rel/{image}:{version}  <- science/{directory}  ({via}){mark}")
     lines.append(f"compat layers ({len(graph.compat)}):")
     for name, layer in sorted(graph.compat.items()):
         includes = f"  includes {', '.join(layer.includes)}" if layer.includes else ""
@@ -114,7 +136,8 @@ def _node(kind: str, name: str) -> str:
     return f"{kind}_" + "".join(c if c.isalnum() else "_" for c in name)
 
 
-def graph_mermaid(graph: LayerGraph) -> str:
+def graph_mermaid(graph: LayerGraph, selection=None) -> str:
+    rebuilt, rel_rebuilt = _marks(graph, selection)
     lines = ["flowchart BT"]
     for directory, layer in graph.layers.items():
         lines.append(f'  {_node("sci", directory)}["sci/{layer.target}:{layer.version}<br/>science/{directory}"]')
@@ -135,19 +158,28 @@ def graph_mermaid(graph: LayerGraph) -> str:
     for name, layer in sorted(graph.compat.items()):
         for include in layer.includes:
             lines.append(f"  {_node('compat', name)} -.->|includes| {_node('compat', include)}")
+    if selection is not None:
+        lines.append("  classDef rebuild stroke:#d33,stroke-width:3px")
+        marked = [_node("sci", d) for d in sorted(rebuilt)]
+        marked += [_node("rel", f"{graph.layers[d].image}:{graph.layers[d].version}") for d in sorted(rel_rebuilt)]
+        if marked:
+            lines.append(f"  class {','.join(marked)} rebuild")
     return "\n".join(lines) + "\n"
 
 
-def graph_dot(graph: LayerGraph) -> str:
+def graph_dot(graph: LayerGraph, selection=None) -> str:
     def quote(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = ["digraph catalogue {", "  rankdir=BT;", "  node [shape=box];"]
+    rebuilt, rel_rebuilt = _marks(graph, selection)
     for directory, layer in graph.layers.items():
-        lines.append(f"  {quote('science/' + directory)} [label={quote(f'sci/{layer.target}:{layer.version}')}];")
+        style = ", color=red, penwidth=2" if directory in rebuilt else ""
+        lines.append(f"  {quote('science/' + directory)} [label={quote(f'sci/{layer.target}:{layer.version}')}{style}];")
     for (image, version), directory in sorted(graph.finals.items()):
         if graph.layers[directory].compat:
-            lines.append(f"  {quote(f'rel/{image}:{version}')} [shape=ellipse];")
+            style = ", color=red, penwidth=2" if directory in rel_rebuilt else ""
+            lines.append(f"  {quote(f'rel/{image}:{version}')} [shape=ellipse{style}];")
     for name in sorted(graph.compat):
         lines.append(f"  {quote('compat/' + name)} [shape=folder];")
     for directory, edges in graph.parents.items():

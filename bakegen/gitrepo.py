@@ -80,3 +80,67 @@ def _catalogue_paths(repo: git.Repo, root: Path) -> list[str]:
     top = Path(repo.working_tree_dir).resolve()
     base = root.resolve().relative_to(top)
     return [(base / "science").as_posix(), (base / "compat").as_posix()]
+
+
+def _require_repo(root: Path, what: str) -> git.Repo:
+    repo = open_repo(root)
+    if repo is None or not _has_head(repo):
+        raise UsageError(f"{root}: {what} needs a git repository with at least one commit")
+    return repo
+
+
+def _git_failure(exc: git.GitCommandError, rev: str, repo: git.Repo) -> UsageError:
+    detail = (exc.stderr or "").strip().splitlines()
+    reason = detail[-1].removeprefix("stderr: ").strip(" '") if detail else str(exc)
+    hint = ""
+    if repo.git.rev_parse("--is-shallow-repository") == "true":
+        hint = " (this is a shallow clone: fetch the history with git fetch --unshallow)"
+    return UsageError(f"--since {rev}: {reason}{hint}")
+
+
+def changed_since(root: Path, rev: str) -> list[str]:
+    """Files under science/ and compat/ that differ between ``rev`` and the working tree
+    (committed, staged, unstaged, and untracked files git does not ignore), relative to root."""
+    repo = _require_repo(root, "--since")
+    paths = _catalogue_paths(repo, root)
+    try:
+        diffed = repo.git.diff("--name-only", "--no-renames", "-z", rev, "--", *paths)
+        untracked = repo.git.ls_files("--others", "--exclude-standard", "-z", "--", *paths)
+    except git.GitCommandError as exc:
+        raise _git_failure(exc, rev, repo) from None
+    base = _root_prefix(repo, root)
+    result = set()
+    for name in (diffed + "\0" + untracked).split("\0"):
+        if name:
+            result.add(name[len(base):] if base and name.startswith(base) else name)
+    return sorted(result)
+
+
+def export_catalogue(root: Path, rev: str, destination: Path) -> None:
+    """Write the descriptors and Dockerfiles of ``rev``'s catalogue into ``destination``."""
+    import io
+    import tarfile
+
+    repo = _require_repo(root, "--since")
+    base = _root_prefix(repo, root)
+    patterns = [f":(glob){base}{kind}/*/{name}" for kind in ("science", "compat")
+                for name in ("sciserver-image.json", "Dockerfile")]
+    try:
+        archive = repo.git.archive("--format=tar", rev, "--", *patterns, stdout_as_string=False)
+    except git.GitCommandError as exc:
+        if "did not match any files" in (exc.stderr or ""):
+            return
+        raise _git_failure(exc, rev, repo) from None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or not member.name.startswith(base):
+                continue
+            target = destination / member.name[len(base):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(tar.extractfile(member).read())
+
+
+def _root_prefix(repo: git.Repo, root: Path) -> str:
+    top = Path(repo.working_tree_dir).resolve()
+    base = root.resolve().relative_to(top).as_posix()
+    return "" if base == "." else base + "/"

@@ -202,6 +202,9 @@ def _layer_edges(layer, by_target, edges: list[Edge], external: list[str], probl
             edges.append(Edge(child=layer.directory, parent=parent.directory, key=ref.familiar, line=line.line))
             continue
         parts = ref.path.split("/")
+        if target and parent is None and len(parts) >= 2 and parts[-2] == "sci":
+            problems.append(warning(shown, f"FROM {ref.familiar}: no science layer has target {target!r} "
+                                           "(renamed or deleted?), so it is taken from its registry", line.line))
         if len(parts) >= 2 and parts[-2] == "rel":
             problems.append(warning(shown, f"FROM {ref.familiar} builds on a rel (compat) image; build on the "
                                            "science layer (.../sci/<target>:<version>) instead", line.line))

@@ -60,7 +60,9 @@ def parse_image_ref(text: str) -> ImageRef:
     except Exception as exc:  # docker-image-py raises its own hierarchy
         raise ValueError(f"invalid image reference {text!r}: {exc}") from None
     name = parsed["name"]
-    if name != name.lower():
+    # Only the repository path must be lower case; a registry host name may use capitals
+    # (distribution/reference checks the remote name only).
+    if name.split("/", 1)[-1] != name.split("/", 1)[-1].lower():
         raise ValueError(f"invalid image reference {text!r}: repository names must be lower case")
     return ImageRef(name=name, tag=parsed["tag"], digest=parsed["digest"])
 
