@@ -39,10 +39,10 @@ def target_dict(target: Target) -> dict:
 
 
 def bake_dict(plan: Plan) -> dict:
-    return {
-        "group": {name: {"targets": list(members)} for name, members in plan.groups},
-        "target": {target.name: target_dict(target) for target in plan.targets},
-    }
+    result: dict = {"group": {name: {"targets": list(members)} for name, members in plan.groups}}
+    if plan.targets:  # bake refuses an empty "target" object
+        result["target"] = {target.name: target_dict(target) for target in plan.targets}
+    return result
 
 
 def to_json(plan: Plan) -> str:
