@@ -131,7 +131,9 @@ def _pins(graph: LayerGraph, settings: Settings, selection: Selection, offline: 
     return digests
 
 
-def prepare(root: Path, repo: str | None, build_id: str | None, changes: ChangeOptions = ChangeOptions()) -> Prepared:
+def prepare(root: Path, repo: str | None, build_id: str | None, changes: ChangeOptions = ChangeOptions(),
+            pin: bool = True) -> Prepared:
+    """Load, check history (with --since), select what to build, pin unchanged parents, plan."""
     settings, graph = load(root, repo)
     if changes.since is not None:
         old = _old_graph(root, changes.since)
@@ -140,7 +142,7 @@ def prepare(root: Path, repo: str | None, build_id: str | None, changes: ChangeO
         raise_if_errors(problems)
     info = build_info(root, build_id)
     selection = _selection(root, graph, changes)
-    pins = _pins(graph, settings, selection, changes.offline)
+    pins = _pins(graph, settings, selection, changes.offline) if pin else {}
     reasons = {}
     for key, steps in selection.reasons:
         kind, directory = key.split(":", 1)
@@ -272,7 +274,7 @@ def graph(root: Path, since, include, ignore, offline, allow_rollback, repo, bui
     """Show the catalogue: science layers, finals, compat layers and includes (with --since: what is rebuilt)."""
     changes = _changes(since, include, ignore, True, allow_rollback)
     if changes.incremental:
-        prepared = prepare(root, repo, build_id, changes)
+        prepared = prepare(root, repo, build_id, changes, pin=False)
         graph_, selection = prepared.graph, prepared.selection
     else:
         _settings, graph_ = load(root, repo)

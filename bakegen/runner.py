@@ -144,31 +144,34 @@ class DockerRunner:
 
     def manifest(self, reference: str) -> dict | None:
         """The raw manifest (or index) of ``reference`` in its registry; None when it does not exist."""
-        command = ["docker", "buildx", "imagetools", "inspect", "--raw", reference]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=60)
-        except subprocess.TimeoutExpired:
-            raise RegistryError(f"registry did not answer within 60 s for {reference}") from None
-        if result.returncode != 0:
-            error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "unknown error"
-            if "not found" in error.lower() or "manifest unknown" in error.lower():
-                return None
-            raise RegistryError(f"cannot read {reference} from its registry: {error}")
-        return json.loads(result.stdout)
+        output = self._imagetools_inspect(reference, "--raw")
+        return None if output is None else json.loads(output)
 
     def registry_digest(self, reference: str) -> str | None:
         """Digest of the manifest or index that ``reference`` names, or None if it does not exist."""
-        command = ["docker", "buildx", "imagetools", "inspect", "--format", "{{json .Manifest}}", reference]
+        output = self._imagetools_inspect(reference, "--format", "{{json .Manifest}}")
+        return None if output is None else json.loads(output)["digest"]
+
+    @staticmethod
+    def _imagetools_inspect(reference: str, *options: str) -> str | None:
+        # python-on-whales parses manifests into its own models; bakegen needs the raw JSON
+        # and a timeout, so the CLI is called directly here.
+        command = ["docker", "buildx", "imagetools", "inspect", *options, reference]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
             raise RegistryError(f"registry did not answer within 60 s for {reference}") from None
-        if result.returncode != 0:
-            error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "unknown error"
-            if "not found" in error.lower() or "manifest unknown" in error.lower():
-                return None
-            raise RegistryError(f"cannot read {reference} from its registry: {error}")
-        return json.loads(result.stdout)["digest"]
+        if result.returncode == 0:
+            return result.stdout
+        error = _last_error(result.stderr)
+        if "not found" in error.lower() or "manifest unknown" in error.lower():
+            return None
+        raise RegistryError(f"cannot read {reference} from its registry: {error}")
+
+
+def _last_error(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1].removeprefix("ERROR:").strip() if lines else "unknown error"
 
 
 class BakeFailure(BuildFailed):
