@@ -147,12 +147,7 @@ def failed_layer(plan: Plan, steps: tuple[tuple[str, str, str], ...], dockerfile
         target = by_name.get(target_name)
         if target is None:
             continue
-        words = instruction.split()
-        if words and "/" in words[0]:  # "linux/amd64 1/2" platform and step counter
-            words = words[1:]
-        if words and "/" in words[0]:
-            words = words[1:]
-        text = " ".join(words)
+        text = " ".join(instruction.split())
         if target.kind == "rel" and text and text in (target.dockerfile_text or ""):
             return f"rel image {target.image}:{target.version} (compat {'+'.join(target.compat_chain)})"
         for directory in [target.layer, *sorted(plan_ancestors(plan, target.layer))]:
