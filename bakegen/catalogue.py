@@ -134,8 +134,26 @@ def _read_json(root: Path, descriptor: Path, problems: list[Problem]):
 
 
 def _key_line(text: str, key: str) -> int | None:
-    match = re.search(r'"%s"\s*:' % re.escape(key), text)
+    """Line of ``"key":``, preferring the top-level key to a nested one of the same name."""
+    matches = list(re.finditer(r'"%s"\s*:' % re.escape(key), text))
+    top = [m for m in matches if _depth(text, m.start()) == 1]
+    match = (top or matches or [None])[0]
     return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _depth(text: str, position: int) -> int:
+    """Nesting depth of ``{``/``[`` at ``position``, outside JSON strings."""
+    depth, in_string, escaped = 0, False, False
+    for char in text[:position]:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+    return depth
 
 
 def _schema_problems(name: str, shown: str, data, text: str) -> list[Problem]:
@@ -169,9 +187,14 @@ def _schema_problems(name: str, shown: str, data, text: str) -> list[Problem]:
     return problems
 
 
+_JSON_TYPES = {str: "string", int: "number", Decimal: "number", float: "number", bool: "boolean",
+               list: "array", dict: "object", type(None): "null"}
+
+
 def _plain(issue: jsonschema.ValidationError) -> str:
-    if issue.validator == "type":
-        return f"must be of type {issue.validator_value}, not {type(issue.instance).__name__}"
+    if issue.validator == "type":  # JSON's names for what was written, not Python's
+        written = _JSON_TYPES.get(type(issue.instance), type(issue.instance).__name__)
+        return f"must be of type {issue.validator_value}, not {written}"
     if issue.validator == "required":
         return issue.message.replace("is a required property", "is required")
     return issue.message
@@ -180,7 +203,9 @@ def _plain(issue: jsonschema.ValidationError) -> str:
 def _load_science(root: Path, descriptor: Path, problems: list[Problem], targets: dict) -> ScienceLayer | None:
     directory = descriptor.parent.name
     shown, data, text = _read_json(root, descriptor, problems)
-    if data is None:
+    if data is None:  # still say what else is wrong with the directory
+        if not (descriptor.parent / "Dockerfile").is_file():
+            problems.append(error(f"science/{directory}/Dockerfile", "missing Dockerfile"))
         return None
     found = _schema_problems("science", shown, data, text)
     data = data if isinstance(data, dict) else {}
@@ -244,7 +269,9 @@ def _duplicate_targets(targets: dict) -> list[Problem]:
 def _load_compat(root: Path, descriptor: Path, problems: list[Problem]) -> CompatLayer | None:
     directory = descriptor.parent.name
     shown, data, text = _read_json(root, descriptor, problems)
-    if data is None:
+    if data is None:  # still say what else is wrong with the directory
+        if not (descriptor.parent / "Dockerfile").is_file():
+            problems.append(error(f"compat/{directory}/Dockerfile", "missing Dockerfile (a fragment with no FROM)"))
         return None
     found = _schema_problems("compat", shown, data, text)
     problems.extend(found)

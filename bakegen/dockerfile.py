@@ -11,7 +11,9 @@ import shlex
 from dataclasses import dataclass
 
 _DIRECTIVE = re.compile(r"#\s*(syntax|escape|check)\s*=\s*(.*?)\s*$", re.IGNORECASE)
-_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+# A heredoc is a whole word "[fd]<<[-]NAME" (BuildKit: ^(\d*)<<(-?)([^<]*)$ on raw-quoted words),
+# so "a<<b" or '"<<EOF"' inside a command is not one.
+_HEREDOC = re.compile(r"(?<!\S)\d*<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2(?!\S)")
 _HEREDOC_INSTRUCTIONS = {"RUN", "COPY", "ADD"}
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
@@ -55,7 +57,9 @@ class DockerfileSyntaxError(ValueError):
 
 def instructions(text: str) -> list[Instruction]:
     """Split Dockerfile text into instructions, the way BuildKit's parser does."""
-    lines = text.splitlines()
+    # BuildKit drops a UTF-8 byte-order mark and splits lines on "\n" only (a trailing "\r" is
+    # dropped); str.splitlines() would also split on \f, \v, \x85, \u2028... inside an instruction.
+    lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
     escape = "\\"
     index = 0
     seen_directives: set[str] = set()
