@@ -43,7 +43,8 @@ class Prepared:
     graph: LayerGraph
     build: BuildInfo
     plan: Plan
-    selection: Selection | None
+    selection: Selection
+    changes: ChangeOptions
 
 
 def _echo_problems(problems: list[Problem]) -> None:
@@ -151,7 +152,7 @@ def prepare(root: Path, repo: str | None, build_id: str | None, changes: ChangeO
         reasons[name] = steps
     plan = make_plan(graph, info, settings, science=set(selection.science), rel=set(selection.rel), pins=pins,
                      reasons=reasons)
-    return Prepared(root, settings, graph, info, plan, selection)
+    return Prepared(root, settings, graph, info, plan, selection, changes)
 
 
 def root_option(function):
@@ -209,7 +210,8 @@ def _report_plan(prepared: Prepared, explain: bool, dryrun: bool) -> None:
     if explain:
         click.echo(display.explain(plan), err=True)
     if not plan.targets:
-        click.echo("nothing changed: the plan is empty", err=True)
+        reason = "nothing changed" if (prepared.changes.incremental or prepared.changes.ignore) else "the catalogue has no science layers"
+        click.echo(f"{reason}: the plan is empty", err=True)
     else:
         click.echo(display.plan_summary(plan, prepared.graph), err=True)
 

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
-from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
-
 from .errors import BakegenError, BuildFailed, EngineUnavailable
 
 
@@ -81,7 +78,7 @@ def failure_from_log(lines: list[str]) -> tuple[tuple[tuple[str, str, str], ...]
     return tuple(dict.fromkeys(failed)), final
 
 
-def _first_line(exc: DockerException) -> str:
+def _first_line(exc) -> str:
     text = (exc.stderr or exc.stdout or str(exc)).strip()
     for line in text.splitlines():
         line = line.strip()
@@ -91,11 +88,19 @@ def _first_line(exc: DockerException) -> str:
 
 
 class DockerRunner:
-    def __init__(self, docker: DockerClient | None = None):
-        self.docker = docker or DockerClient()
+    # python-on-whales is imported on first use: it costs a third of a second at start-up,
+    # which validate, render and graph do not need to pay.
+    def __init__(self, docker=None):
+        if docker is None:
+            from python_on_whales import DockerClient
+
+            docker = DockerClient()
+        self.docker = docker
 
     def check_engine(self, builder: str | None) -> str:
         """Raise EngineUnavailable unless the engine and the builder answer; return the driver."""
+        from python_on_whales.exceptions import DockerException
+
         try:
             found = self.docker.buildx.inspect(builder)
         except DockerException as exc:
@@ -109,6 +114,8 @@ class DockerRunner:
         return found.driver
 
     def bake(self, request: BakeRequest, echo: Callable[[str], None]) -> None:
+        from python_on_whales.exceptions import DockerException
+
         progress = "plain" if request.progress in ("auto", "plain") else request.progress
         log: list[str] = []
         options = dict(
@@ -136,6 +143,8 @@ class DockerRunner:
                 raise BakeFailure(steps, message) from None
 
     def print_config(self, root: Path, bake_file: Path, targets: Iterable[str] = ()) -> dict:
+        from python_on_whales.exceptions import DockerException
+
         with _working_directory(root):
             try:
                 return self.docker.buildx.bake(list(targets), files=[str(bake_file)], print=True)

@@ -22,6 +22,12 @@ TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
 GOLDEN = TESTS / "golden"
 
+# An empty global git configuration of the tests' own. Not os.devnull: a git command that
+# writes its global configuration replaces the file by renaming a new one over it, which
+# turns /dev/null into a regular file for the whole machine.
+EMPTY_GITCONFIG = Path(os.environ.get("TMPDIR", "/tmp")) / "bakegen-tests-gitconfig"
+EMPTY_GITCONFIG.touch(exist_ok=True)
+
 # Every git call of the tests runs with a fixed identity and date, and without the user's
 # configuration, so that a commit of the same tree always has the same hash.
 GIT_ENV = {
@@ -32,7 +38,7 @@ GIT_ENV = {
     "GIT_AUTHOR_DATE": FIXED_DATE,
     "GIT_COMMITTER_DATE": FIXED_DATE,
     "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_GLOBAL": str(EMPTY_GITCONFIG),
     "GIT_TERMINAL_PROMPT": "0",
 }
 
