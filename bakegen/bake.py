@@ -24,10 +24,11 @@ def escape(value: str) -> str:
 
 def target_dict(target: Target) -> dict:
     """One bake target, with the attribute order buildx itself prints."""
-    attributes: dict = {
-        "context": target.context,
-        "dockerfile": target.dockerfile,
-    }
+    attributes: dict = {"context": target.context}
+    if target.dockerfile_text is not None:
+        attributes["dockerfile-inline"] = target.dockerfile_text
+    else:
+        attributes["dockerfile"] = target.dockerfile
     if target.args:
         attributes["args"] = dict(target.args)
     if target.contexts:

@@ -74,42 +74,72 @@ def _schema(name: str) -> jsonschema.protocols.Validator:
     return validator_class(schema)
 
 
-def load_catalogue(root: Path) -> tuple[Catalogue, list[Problem]]:
+class DiskTree:
+    """The catalogue's files on disk."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def layers(self, kind: str) -> list[str]:
+        directory = self.root / kind
+        if not directory.is_dir():
+            return []
+        return sorted(c.name for c in directory.iterdir() if not c.name.startswith(".") and (c / DESCRIPTOR).is_file())
+
+    def read(self, relative: str) -> bytes | None:
+        path = self.root / relative
+        return path.read_bytes() if path.is_file() else None
+
+
+class MemoryTree:
+    """Catalogue files held in memory (read from git at another revision)."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+
+    def layers(self, kind: str) -> list[str]:
+        names = set()
+        for path in self.files:
+            parts = path.split("/")
+            if len(parts) == 3 and parts[0] == kind and parts[2] == DESCRIPTOR and not parts[1].startswith("."):
+                names.add(parts[1])
+        return sorted(names)
+
+    def read(self, relative: str) -> bytes | None:
+        return self.files.get(relative)
+
+
+def load_catalogue(root: Path, tree: DiskTree | MemoryTree | None = None) -> tuple[Catalogue, list[Problem]]:
     """Read ``science/*`` and ``compat/*`` under ``root`` (sorted, direct children)."""
+    tree = tree or DiskTree(root)
     problems: list[Problem] = []
     science, compat, unloaded = [], [], set()
     targets: dict[str, list] = {}
-    for descriptor in _descriptors(root / "science"):
-        layer = _load_science(root, descriptor, problems, targets)
+    for directory in tree.layers("science"):
+        layer = _load_science(tree, directory, problems, targets)
         if layer is None:
-            unloaded.add(f"science/{descriptor.parent.name}")
+            unloaded.add(f"science/{directory}")
         else:
             science.append(layer)
     problems.extend(_duplicate_targets(targets))
-    for descriptor in _descriptors(root / "compat"):
-        layer = _load_compat(root, descriptor, problems)
+    for directory in tree.layers("compat"):
+        layer = _load_compat(tree, directory, problems)
         if layer is None:
-            unloaded.add(f"compat/{descriptor.parent.name}")
+            unloaded.add(f"compat/{directory}")
         else:
             compat.append(layer)
     catalogue = Catalogue(root=root, science=tuple(science), compat=tuple(compat), unloaded=frozenset(unloaded))
     return catalogue, problems
 
 
-def _descriptors(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    return sorted(
-        child / DESCRIPTOR
-        for child in directory.iterdir()
-        if not child.name.startswith(".") and (child / DESCRIPTOR).is_file()
-    )
+def _read_text(tree, relative: str) -> str | None:
+    data = tree.read(relative)
+    return None if data is None else data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
-def _read_json(root: Path, descriptor: Path, problems: list[Problem]):
-    shown = descriptor.relative_to(root).as_posix()
+def _read_json(tree, shown: str, problems: list[Problem]):
     try:
-        text = descriptor.read_text(encoding="utf-8")
+        text = tree.read(shown).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(error(shown, f"cannot read: {exc}"))
         return shown, None, ""
@@ -200,11 +230,11 @@ def _plain(issue: jsonschema.ValidationError) -> str:
     return issue.message
 
 
-def _load_science(root: Path, descriptor: Path, problems: list[Problem], targets: dict) -> ScienceLayer | None:
-    directory = descriptor.parent.name
-    shown, data, text = _read_json(root, descriptor, problems)
+def _load_science(tree, directory: str, problems: list[Problem], targets: dict) -> ScienceLayer | None:
+    shown, data, text = _read_json(tree, f"science/{directory}/{DESCRIPTOR}", problems)
+    dockerfile_text = _read_text(tree, f"science/{directory}/Dockerfile")
     if data is None:  # still say what else is wrong with the directory
-        if not (descriptor.parent / "Dockerfile").is_file():
+        if dockerfile_text is None:
             problems.append(error(f"science/{directory}/Dockerfile", "missing Dockerfile"))
         return None
     found = _schema_problems("science", shown, data, text)
@@ -234,12 +264,8 @@ def _load_science(root: Path, descriptor: Path, problems: list[Problem], targets
         if isinstance(platform, str) and not references.is_platform(platform):
             found.append(error(shown, f"invalid platform {platform!r}: write os/arch[/variant], e.g. linux/arm64",
                                _key_line(text, "platforms")))
-    dockerfile = descriptor.parent / "Dockerfile"
-    dockerfile_text = ""
-    if not dockerfile.is_file():
+    if dockerfile_text is None:
         found.append(error(f"science/{directory}/Dockerfile", "missing Dockerfile"))
-    else:
-        dockerfile_text = dockerfile.read_text(encoding="utf-8", errors="replace")
     problems.extend(found)
     if found:
         return None
@@ -266,23 +292,18 @@ def _duplicate_targets(targets: dict) -> list[Problem]:
     return problems
 
 
-def _load_compat(root: Path, descriptor: Path, problems: list[Problem]) -> CompatLayer | None:
-    directory = descriptor.parent.name
-    shown, data, text = _read_json(root, descriptor, problems)
+def _load_compat(tree, directory: str, problems: list[Problem]) -> CompatLayer | None:
+    shown, data, text = _read_json(tree, f"compat/{directory}/{DESCRIPTOR}", problems)
+    fragment = _read_text(tree, f"compat/{directory}/Dockerfile")
     if data is None:  # still say what else is wrong with the directory
-        if not (descriptor.parent / "Dockerfile").is_file():
+        if fragment is None:
             problems.append(error(f"compat/{directory}/Dockerfile", "missing Dockerfile (a fragment with no FROM)"))
         return None
     found = _schema_problems("compat", shown, data, text)
     problems.extend(found)
-    dockerfile = descriptor.parent / "Dockerfile"
-    if not dockerfile.is_file():
+    if fragment is None:
         problems.append(error(f"compat/{directory}/Dockerfile", "missing Dockerfile (a fragment with no FROM)"))
         return None
     if found:
         return None
-    return CompatLayer(
-        directory=directory,
-        includes=tuple(data.get("includes", ())),
-        fragment=dockerfile.read_text(encoding="utf-8", errors="replace"),
-    )
+    return CompatLayer(directory=directory, includes=tuple(data.get("includes", ())), fragment=fragment)

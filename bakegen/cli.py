@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +10,11 @@ import click
 
 from . import bake, display
 from .build import BAKE_FILE, REPORT_FILE, BuildOptions, execute, failed_layer, select_targets
-from .catalogue import load_catalogue
+from .catalogue import MemoryTree, load_catalogue
 from .changes import Selection, changed_directories, history_problems, select
 from .config import load_settings
 from .errors import BakegenError, BuildFailed, CatalogueError, Problem, UsageError, raise_if_errors
-from .gitrepo import BuildInfo, build_info, changed_since, export_catalogue
+from .gitrepo import BuildInfo, build_info, catalogue_files_at, changed_since
 from .graph import LayerGraph, resolve
 from .plan import Plan, Settings, make_plan, rel_target_name, science_target_name
 from .references import is_platform
@@ -89,10 +88,9 @@ def _layer_dirs(root: Path, values: tuple[str, ...], option: str) -> frozenset[s
 
 
 def _old_graph(root: Path, rev: str) -> LayerGraph:
-    with tempfile.TemporaryDirectory(prefix="bakegen-since-") as directory:
-        export_catalogue(root, rev, Path(directory))
-        catalogue, _ = load_catalogue(Path(directory))
-        graph, _ = resolve(catalogue)
+    """The layer graph at ``rev``, problems ignored: only its finals and ancestry are used."""
+    catalogue, _ = load_catalogue(root, MemoryTree(catalogue_files_at(root, rev)))
+    graph, _ = resolve(catalogue)
     return graph
 
 

@@ -54,13 +54,16 @@ def plan_dict(plan: Plan) -> dict:
             "image": target.image,
             "version": target.version,
             "context": target.context,
-            "dockerfile": target.dockerfile,
             "platforms": list(target.platforms),
             "tags": list(target.tags),
             "labels": dict(target.labels),
             "args": dict(target.args),
             "contexts": dict(target.contexts),
         }
+        if target.dockerfile_text is not None:
+            item["dockerfile_inline"] = target.dockerfile_text
+        else:
+            item["dockerfile"] = target.dockerfile
         if target.kind == "rel":
             item["compat"] = list(target.compat_chain)
         reasons = dict(plan.reasons).get(target.name)

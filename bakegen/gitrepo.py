@@ -116,8 +116,8 @@ def changed_since(root: Path, rev: str) -> list[str]:
     return sorted(result)
 
 
-def export_catalogue(root: Path, rev: str, destination: Path) -> None:
-    """Write the descriptors and Dockerfiles of ``rev``'s catalogue into ``destination``."""
+def catalogue_files_at(root: Path, rev: str) -> dict[str, bytes]:
+    """The descriptors and Dockerfiles of the catalogue at ``rev``, relative to root, in memory."""
     import io
     import tarfile
 
@@ -129,15 +129,14 @@ def export_catalogue(root: Path, rev: str, destination: Path) -> None:
         archive = repo.git.archive("--format=tar", rev, "--", *patterns, stdout_as_string=False)
     except git.GitCommandError as exc:
         if "did not match any files" in (exc.stderr or ""):
-            return
+            return {}
         raise _git_failure(exc, rev, repo) from None
+    files = {}
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        for member in tar.getmembers():
-            if not member.isfile() or not member.name.startswith(base):
-                continue
-            target = destination / member.name[len(base):]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(tar.extractfile(member).read())
+        for member in tar:
+            if member.isfile() and member.name.startswith(base):
+                files[member.name[len(base):]] = tar.extractfile(member).read()
+    return files
 
 
 def _root_prefix(repo: git.Repo, root: Path) -> str:

@@ -33,14 +33,14 @@ class Target:
     image: str
     version: str
     context: str  # relative to the catalogue root
-    dockerfile: str  # relative to the context
+    dockerfile: str | None  # relative to the context; None when the Dockerfile is inline
     tags: tuple[str, ...]
     labels: tuple[tuple[str, str], ...]
     args: tuple[tuple[str, str], ...]
     contexts: tuple[tuple[str, str], ...]  # FROM reference -> target:<name> | docker-image://...
     platforms: tuple[str, ...]
     compat_chain: tuple[str, ...] = ()  # rel only: compat layers in the order they are applied
-    dockerfile_text: str | None = field(default=None, repr=False)  # rel only: the generated Dockerfile
+    dockerfile_text: str | None = field(default=None, repr=False)  # rel only: generated, inline in the bake file
 
     @property
     def floating_tag(self) -> str:
@@ -149,8 +149,8 @@ def make_plan(
             layer=directory,
             image=layer.image,
             version=layer.version,
-            context=f"{CONTEXTS_DIR}/{name}",
-            dockerfile="Dockerfile",
+            context=f"{CONTEXTS_DIR}/{chain[-1]}",  # shared by every rel image of this compat layer
+            dockerfile=None,
             tags=rel_tags(repo, layer.image, layer.version, build),
             labels=_rel_labels(layer, build),
             args=(),

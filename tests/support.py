@@ -229,11 +229,14 @@ def expected_targets(plan: dict) -> dict:
     for build in plan["builds"]:
         target = {
             "context": build["context"],
-            "dockerfile": build["dockerfile"],
             "labels": build["labels"],
             "tags": build["tags"],
             "platforms": build["platforms"],
         }
+        if "dockerfile_inline" in build:
+            target["dockerfile-inline"] = build["dockerfile_inline"]
+        else:
+            target["dockerfile"] = build["dockerfile"]
         if build["args"]:
             target["args"] = build["args"]
         if build["contexts"]:
@@ -244,8 +247,14 @@ def expected_targets(plan: dict) -> dict:
 
 def comparable_targets(printed: dict) -> dict:
     """``--print`` targets reduced to the attributes bakegen writes."""
-    keys = ("context", "dockerfile", "labels", "tags", "platforms", "args", "contexts")
-    return {name: {k: v for k, v in target.items() if k in keys} for name, target in printed["target"].items()}
+    keys = ("context", "dockerfile", "dockerfile-inline", "labels", "tags", "platforms", "args", "contexts")
+    result = {}
+    for name, target in printed["target"].items():
+        kept = {k: v for k, v in target.items() if k in keys}
+        if "dockerfile-inline" in kept:  # --print adds bake's default "Dockerfile" beside it
+            kept.pop("dockerfile", None)
+        result[name] = kept
+    return result
 
 
 def resolve_files(root: Path, files: dict, platforms: tuple[str, ...] | None = None):
