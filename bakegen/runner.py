@@ -98,20 +98,33 @@ class DockerRunner:
         self.docker = docker
 
     def check_engine(self, builder: str | None) -> str:
-        """Raise EngineUnavailable unless the engine and the builder answer; return the driver."""
-        from python_on_whales.exceptions import DockerException
+        """Raise EngineUnavailable unless the builder exists and answers; return its driver.
 
+        ``docker buildx inspect`` exits 0 for the default builder even when the daemon is
+        down and reports the problem on an ``Error:`` line, so the output is read, not
+        only the exit status (python-on-whales' Builder model does not keep that line)."""
+        name = builder or "default"
+        command = ["docker", "buildx", "inspect", "--bootstrap", *([builder] if builder else [])]
         try:
-            found = self.docker.buildx.inspect(builder)
-        except DockerException as exc:
-            reason = _first_line(exc)
-            name = builder or "default"
-            if "no builder" in reason.lower() or "not found" in reason.lower():
-                raise EngineUnavailable(f"unknown builder {name!r}: {reason}") from None
-            raise EngineUnavailable(f"cannot reach the build engine (builder {name!r}): {reason}") from None
+            result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         except FileNotFoundError:
             raise EngineUnavailable("the docker CLI is not installed (run scripts/engine up)") from None
-        return found.driver
+        except subprocess.TimeoutExpired:
+            raise EngineUnavailable(f"builder {name!r} did not answer within 120 s") from None
+        if result.returncode != 0:
+            reason = _last_error(result.stderr or result.stdout)
+            if "no builder" in reason.lower() or "not found" in reason.lower():
+                raise EngineUnavailable(f"unknown builder {name!r}: {reason}")
+            raise EngineUnavailable(f"cannot use builder {name!r}: {reason}")
+        fields = dict(
+            (key.strip(), value.strip())
+            for key, _, value in (line.partition(":") for line in (result.stdout + result.stderr).splitlines())
+            if value.strip()
+        )
+        if fields.get("Error") or not fields.get("Driver"):
+            reason = fields.get("Error") or "no driver answered"
+            raise EngineUnavailable(f"cannot reach the build engine (builder {name!r}): {reason}")
+        return fields.get("Driver", "")
 
     def bake(self, request: BakeRequest, echo: Callable[[str], None]) -> None:
         from python_on_whales.exceptions import DockerException
