@@ -52,16 +52,28 @@ def test_golden_outputs(bakegen, fixture_root):
 
 
 def test_golden_staged_contexts(bakegen, fixture_root):
-    """The generated Dockerfile of every rel image, next to the bake files."""
+    """The staged compat contexts (one per compat layer that rel images use) and the generated
+    Dockerfile of every rel image (inline in the bake file, as bake reads it), next to the bake
+    files."""
     fixture, root = fixture_root
-    assert bakegen("render", cwd=root).exit_code == 0
+    result = bakegen("render", cwd=root)
+    assert result.exit_code == 0, result
     contexts = sorted((root / ".bakegen/ctx").iterdir())
+    rel = {name: target for name, target in sorted(result.printed["target"].items()) if name.startswith("rel-")}
+    # exactly the contexts the rel targets name are staged
+    assert sorted(f".bakegen/ctx/{context.name}" for context in contexts) == \
+        sorted({target["context"] for target in rel.values()})
     lines = []
     for context in contexts:
-        lines.append(f"== {context.name}")
+        lines.append(f"== context {context.name}")
         for path in sorted(context.rglob("*")):
             if path.is_file():
                 executable = " (executable)" if path.stat().st_mode & 0o100 else ""  # the umask decides the rest
                 lines.append(f"-- {path.relative_to(context).as_posix()}{executable}")
                 lines.extend(path.read_text(encoding="utf-8").splitlines())
+    builds = {build["name"]: build for build in result.plan["builds"]}
+    for name, target in rel.items():
+        assert "dockerfile" not in builds[name] and builds[name]["dockerfile_inline"] == target["dockerfile-inline"]
+        lines.append(f"== {name}: context {target['context']}, dockerfile-inline")
+        lines.extend(target["dockerfile-inline"].splitlines())
     check_golden("contexts.txt", fixture, "\n".join(lines) + "\n")

@@ -41,11 +41,14 @@ def test_upstream_bug_1_nested_compat_includes_are_built(bakegen, repo):
     ))
     result = bakegen("render", cwd=root)
     assert result.exit_code == 0, result
-    context = root / ".bakegen/ctx/rel-a-1_0"
+    rel = result.printed["target"]["rel-a-1_0"]
+    assert rel["context"] == ".bakegen/ctx/top"
+    context = root / rel["context"]
     _, short, _ = head(root)
-    assert (context / "Dockerfile").read_text() == (
+    assert rel["dockerfile-inline"] == (
         "FROM compute.repo.sciserver.org/sci/a:1.0\nRUN echo base\nRUN echo mid\nRUN echo top\n"
         f"ENV SCISERVER_IMAGE=a:1.0-1-{short}\n")
+    assert builds(result.plan)["rel-a-1_0"]["compat"] == ["base", "mid", "top"]
     assert {p.name: p.read_text() for p in context.glob("*.txt")} == {
         "base.txt": "base\n", "mid.txt": "mid\n", "top.txt": "top\n"}
 
@@ -225,16 +228,23 @@ def test_upstream_bug_17_staging_does_not_accumulate_or_leak_descriptors(bakegen
     """Upstream staged every compat build in a new <root>/tmp/compat-<time> directory that was
     never removed, and rsynced each layer's sciserver-image.json into the context."""
     root = repo(tree(science("a", compat="jup"), science("b", image="y", compat="jup"),
-                     compat("jup", includes=["common"]), compat("common", files={"x.txt": "x\n"})))
-    for _ in range(3):
+                     science("c", image="z", compat="solo"),
+                     compat("jup", includes=["common"]), compat("solo", includes=["common"]),
+                     compat("common", files={"x.txt": "x\n"})))
+    for round_ in range(3):  # unchanged, and with a changed file that restages both contexts
+        if round_ == 2:
+            write_tree(root, {"compat/common/x.txt": "x again\n"})
         assert bakegen("render", cwd=root).exit_code == 0
-    assert sorted(p.name for p in (root / ".bakegen/ctx").iterdir()) == ["rel-a-1_0", "rel-y-1_0"]
+    assert sorted(p.name for p in (root / ".bakegen/ctx").iterdir()) == ["jup", "solo"]  # no temporary or old dirs
+    assert sorted(p.name for p in (root / ".bakegen").iterdir()) == [".gitignore", "contexts.json", "ctx"]
     assert not (root / "tmp").exists()
     for context in (root / ".bakegen/ctx").iterdir():
-        assert sorted(p.name for p in context.iterdir()) == ["Dockerfile", "x.txt"]
-    write_tree(root, science("b", image="y"))  # b no longer has a rel image: its context goes
+        assert sorted(p.name for p in context.iterdir()) == ["x.txt"]  # no descriptor, no fragment
+        assert (context / "x.txt").read_text() == "x again\n"
+    write_tree(root, science("c", image="z"))  # c no longer has a rel image: solo's context goes
     assert bakegen("render", cwd=root).exit_code == 0
-    assert sorted(p.name for p in (root / ".bakegen/ctx").iterdir()) == ["rel-a-1_0"]
+    assert sorted(p.name for p in (root / ".bakegen/ctx").iterdir()) == ["jup"]
+    assert sorted(json.loads((root / ".bakegen/contexts.json").read_text())) == [".bakegen/ctx/jup"]
 
 
 def test_upstream_bug_19_build_time_is_reproducible(bakegen, repo):

@@ -51,10 +51,14 @@ def test_change_in_a_nested_include_reaches_every_user(repo):
     """Upstream propagated nested includes but built without them (bug 1); both are right here."""
     repo.write("compat/common/Dockerfile", "RUN echo common 2\n")
     repo.commit()
-    assert repo.planned("--since", "HEAD~1") == {"rel-x-1_0", "rel-y-1_0"}
-    repo.bakegen("render", "--since", "HEAD~1", "--offline", "--format", "json", "-o", "-")
-    dockerfile = (repo.root / ".bakegen/ctx/rel-y-1_0/Dockerfile").read_text()
+    plan = repo.plan("--since", "HEAD~1")  # renders, and stages the contexts, like any render
+    assert {b["name"] for b in plan["builds"]} == {"rel-x-1_0", "rel-y-1_0"}
+    rel_y = next(b for b in plan["builds"] if b["name"] == "rel-y-1_0")
+    assert rel_y["compat"] == ["common", "jup", "app"]
+    dockerfile = rel_y["dockerfile_inline"]
     assert dockerfile.index("RUN echo common 2") < dockerfile.index("EXPOSE 8888") < dockerfile.index("RUN echo app")
+    assert rel_y["context"] == ".bakegen/ctx/app"
+    assert (repo.root / rel_y["context"] / "motd").read_text() == "jup\n"  # common's file, overridden by jup
 
 
 @pytest.mark.parametrize("output_format", ["json", "hcl"])

@@ -58,6 +58,17 @@ def test_json_shape(plan):
         "tags": ["reg.io/sci/b:1.0", "reg.io/sci/b:1.0-3-abcdef0"],
         "platforms": ["linux/amd64"],
     }
+    # rel targets: the shared context of their compat layer and their own Dockerfile inline
+    assert data["target"]["rel-y-1_0"] == {
+        "context": ".bakegen/ctx/jup",
+        "dockerfile-inline": plan.target("rel-y-1_0").dockerfile_text,
+        "contexts": {"reg.io/sci/b:1.0": "target:sci-b"},
+        "labels": dict(plan.target("rel-y-1_0").labels),
+        "tags": ["reg.io/rel/y:1.0", "reg.io/rel/y:1.0-3-abcdef0"],
+        "platforms": ["linux/amd64"],
+    }
+    assert data["target"]["rel-x-1_0"]["context"] == ".bakegen/ctx/jup"
+    assert "dockerfile" not in data["target"]["rel-x-1_0"]
 
 
 def test_output_is_deterministic(plan):
@@ -99,3 +110,5 @@ def test_hcl_and_json_resolve_to_the_same_configuration(plan, tmp_path, buildx_p
     groups = buildx_print(tmp_path, js, "science", "rel", "x", "y")["group"]
     assert groups == buildx_print(tmp_path, hcl, "science", "rel", "x", "y")["group"]
     assert groups["x"] == {"targets": ["rel-x-1_0", "sci-a"]}
+    rel = from_hcl["target"]["rel-y-1_0"]
+    assert rel["context"] == ".bakegen/ctx/jup" and rel["dockerfile-inline"] == plan.target("rel-y-1_0").dockerfile_text

@@ -47,6 +47,11 @@ def test_plan_dict(resolved):
     assert data["build_id"] == "4-abcdef0" and data["created"] == "2024-03-01T12:00:00Z"
     builds = {b["name"]: b for b in data["builds"]}
     assert builds["rel-astro-1_0"]["compat"] == ["common", "web"]
+    assert builds["rel-astro-1_0"]["context"] == ".bakegen/ctx/web"
+    assert builds["rel-astro-1_0"]["dockerfile_inline"] == plan.target("rel-astro-1_0").dockerfile_text
+    assert "dockerfile" not in builds["rel-astro-1_0"]
+    assert (builds["sci-astro"]["context"], builds["sci-astro"]["dockerfile"]) == ("science/astro", "Dockerfile")
+    assert "dockerfile_inline" not in builds["sci-astro"]
     assert builds["sci-astro"]["tags"] == ["reg.io/sci/astro:1.0", "reg.io/sci/astro:1.0-4-abcdef0"]
     assert builds["sci-astro"]["labels"]["org.sciserver.science.astro.version"] == "1.0-4-abcdef0"
     assert {"child": "sci-astro", "parent": "sci-base2", "reference": "base2:2.0"} in data["edges"]

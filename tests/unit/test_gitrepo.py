@@ -61,7 +61,7 @@ def test_deleted_file_is_dirty(catalogue_repo):
 @pytest.mark.parametrize("change", [
     {"README.md": "changed\n"},
     {"notes.txt": "untracked\n"},
-    {".bakegen/ctx/rel-a-1_0/Dockerfile": "FROM x\n", ".bakegen/.gitignore": "*\n"},
+    {".bakegen/ctx/jup/start.sh": "#!/bin/sh\n", ".bakegen/contexts.json": "{}\n", ".bakegen/.gitignore": "*\n"},
     {"docker-bake.hcl": "# rendered\n", "docker-bake.json": "{}\n"},
 ])
 def test_changes_elsewhere_are_not_dirty(catalogue_repo, change):

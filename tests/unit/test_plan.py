@@ -56,7 +56,26 @@ def test_science_tags(plan_of):
 def test_rel_tags(plan_of):
     target = plan_of(chain()).target("rel-essentials-2_0")
     assert target.tags == (f"{REPO}/rel/essentials:2.0", f"{REPO}/rel/essentials:2.0-42-f90dbd6")
-    assert target.context == ".bakegen/ctx/rel-essentials-2_0" and target.dockerfile == "Dockerfile"
+    # the context is the staged top compat layer; the generated Dockerfile is inline
+    assert target.context == ".bakegen/ctx/jupyter" and target.dockerfile is None
+    assert target.dockerfile_text.startswith(f"FROM {REPO}/sci/essentials2:2.0\n")
+
+
+def test_rel_contexts_are_per_top_compat_layer(plan_of):
+    files = tree(chain(), science("web", "FROM reg.io/sci/essentials:1.0\n", image="web", compat="webapp"),
+                 compat("webapp", "EXPOSE 80\n", includes=["jupyter"]))
+    plan = plan_of(files)
+    contexts = {t.name: t.context for t in plan.rel}
+    assert contexts == {
+        "rel-astro-1_0": ".bakegen/ctx/jupyter",
+        "rel-essentials-1_0": ".bakegen/ctx/jupyter",
+        "rel-essentials-2_0": ".bakegen/ctx/jupyter",
+        "rel-web-1_0": ".bakegen/ctx/webapp",  # the chain common, jupyter, webapp: named by its top
+    }
+    assert plan.target("rel-web-1_0").compat_chain == ("common", "jupyter", "webapp")
+    # one shared context, but every image keeps its own Dockerfile
+    assert len({t.dockerfile_text for t in plan.rel}) == len(plan.rel)
+    assert all(t.dockerfile is None for t in plan.rel)
 
 
 def test_science_labels_exactly(plan_of):

@@ -47,8 +47,8 @@ group "python" {
 }
 
 target "rel-essentials-1_0" {
-  context = ".bakegen/ctx/rel-essentials-1_0"
-  dockerfile = "Dockerfile"
+  context = ".bakegen/ctx/jupyter"
+  dockerfile-inline = "FROM compute.repo.sciserver.org/sci/essentials:1.0\nRUN useradd -m idies\nCOPY etc/ /etc/sciserver/\nCOPY start-jupyter.sh /opt/\nEXPOSE 8888\nUSER idies\nENV SCISERVER_IMAGE=essentials:1.0-1-f0c1f43\n"
   contexts = {
     "compute.repo.sciserver.org/sci/essentials:1.0" = "target:sci-essentials"
   }
@@ -71,8 +71,8 @@ target "rel-essentials-1_0" {
 }
 
 target "rel-essentials-2_0" {
-  context = ".bakegen/ctx/rel-essentials-2_0"
-  dockerfile = "Dockerfile"
+  context = ".bakegen/ctx/jupyter"
+  dockerfile-inline = "FROM compute.repo.sciserver.org/sci/essentials-2:2.0\nRUN useradd -m idies\nCOPY etc/ /etc/sciserver/\nCOPY start-jupyter.sh /opt/\nEXPOSE 8888\nUSER idies\nENV SCISERVER_IMAGE=essentials:2.0-1-f0c1f43\n"
   contexts = {
     "compute.repo.sciserver.org/sci/essentials-2:2.0" = "target:sci-essentials-2"
   }
@@ -94,8 +94,8 @@ target "rel-essentials-2_0" {
 }
 
 target "rel-python-3_12" {
-  context = ".bakegen/ctx/rel-python-3_12"
-  dockerfile = "Dockerfile"
+  context = ".bakegen/ctx/webapp"
+  dockerfile-inline = "FROM compute.repo.sciserver.org/sci/python-sci:3.12\nRUN useradd -m idies\nCOPY etc/ /etc/sciserver/\nCOPY start-jupyter.sh /opt/\nEXPOSE 8888\nUSER idies\nEXPOSE 8080\nENV SCISERVER_IMAGE=python:3.12-1-f0c1f43\n"
   contexts = {
     "compute.repo.sciserver.org/sci/python-sci:3.12" = "target:sci-python-sci"
   }

@@ -44,8 +44,8 @@ group "base" {
 }
 
 target "rel-arm-only-1_0" {
-  context = ".bakegen/ctx/rel-arm-only-1_0"
-  dockerfile = "Dockerfile"
+  context = ".bakegen/ctx/plain"
+  dockerfile-inline = "FROM registry.example.org/sciserver/sci/arm-only:1.0\nLABEL org.example.note=\"$${SCISERVER_IMAGE}\"\nENV SCISERVER_IMAGE=arm-only:1.0-1-42dc0f8\n"
   contexts = {
     "registry.example.org/sciserver/sci/arm-only:1.0" = "target:sci-arm-only"
   }
@@ -67,8 +67,8 @@ target "rel-arm-only-1_0" {
 }
 
 target "rel-base-10_0" {
-  context = ".bakegen/ctx/rel-base-10_0"
-  dockerfile = "Dockerfile"
+  context = ".bakegen/ctx/plain"
+  dockerfile-inline = "FROM registry.example.org/sciserver/sci/base-10:10.0\nLABEL org.example.note=\"$${SCISERVER_IMAGE}\"\nENV SCISERVER_IMAGE=base:10.0-1-42dc0f8\n"
   contexts = {
     "registry.example.org/sciserver/sci/base-10:10.0" = "target:sci-base-10"
   }
@@ -91,8 +91,8 @@ target "rel-base-10_0" {
 }
 
 target "rel-base-9_0" {
-  context = ".bakegen/ctx/rel-base-9_0"
-  dockerfile = "Dockerfile"
+  context = ".bakegen/ctx/plain"
+  dockerfile-inline = "FROM registry.example.org/sciserver/sci/base:9.0\nLABEL org.example.note=\"$${SCISERVER_IMAGE}\"\nENV SCISERVER_IMAGE=base:9.0-1-42dc0f8\n"
   contexts = {
     "registry.example.org/sciserver/sci/base:9.0" = "target:sci-base"
   }
