@@ -47,7 +47,7 @@ GIT_ENV = {
     "GIT_AUTHOR_NAME": "bakegen bench", "GIT_AUTHOR_EMAIL": "bench@bakegen.invalid",
     "GIT_COMMITTER_NAME": "bakegen bench", "GIT_COMMITTER_EMAIL": "bench@bakegen.invalid",
     "GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000",
-    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
 }
 
 
