@@ -11,11 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .dockerfile import normalized_instruction
 from .errors import UsageError
 from .plan import STAGING_DIR, Plan
-from .runner import BakeRequest, BuildxRunner
+from .runner import BakeFailure, BakeRequest, BuildxRunner, FailedStep
 
 REPORT_FILE = f"{STAGING_DIR}/build-report.json"
+# A registry answering 500 while two pushes of one tag overlap (dockerd 26 pushes a tag from
+# BuildKit and again from the image store); the images are built, so a second bake only pushes.
+_REGISTRY_RACE = ("invalid checksum digest format", "500 Internal Server Error")
 BAKE_FILE = f"{STAGING_DIR}/docker-bake.json"
 METADATA_FILE = f"{STAGING_DIR}/metadata.json"
 
@@ -74,15 +78,19 @@ def execute(root: Path, plan: Plan, bake_file: Path, options: BuildOptions, runn
         overrides.append(("*.platform", ",".join(options.platforms)))
     metadata = options.metadata_file or root / METADATA_FILE
     metadata.unlink(missing_ok=True)
-    started = time.monotonic()
-    runner.bake(
-        BakeRequest(
-            root=root, bake_file=bake_file, targets=selected, push=options.push, load=options.load,
-            builder=options.builder, overrides=tuple(overrides), progress=options.progress,
-            metadata_file=metadata,
-        ),
-        echo,
+    (root / REPORT_FILE).unlink(missing_ok=True)  # a failed build must not leave an old success behind
+    request = BakeRequest(
+        root=root, bake_file=bake_file, targets=selected, push=options.push, load=options.load,
+        builder=options.builder, overrides=tuple(overrides), progress=options.progress, metadata_file=metadata,
     )
+    started = time.monotonic()
+    try:
+        runner.bake(request, echo)
+    except BakeFailure as failure:
+        if not (options.push and any(sign in failure.message for sign in _REGISTRY_RACE)):
+            raise
+        echo(f"bakegen: the registry failed a push ({failure.message}); pushing again")
+        runner.bake(request, echo)
     duration = time.monotonic() - started
     report = build_report(plan, _read_json(metadata), options, runner, duration, selected)
     (root / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -135,41 +143,56 @@ def build_report(plan: Plan, metadata: dict, options: BuildOptions, runner: Buil
     }
 
 
-def failed_layer(plan: Plan, steps: tuple[tuple[str, str, str], ...], dockerfiles: dict[str, str]) -> str | None:
-    """Name the layer whose Dockerfile holds the failed instruction.
+def failed_layer(plan: Plan, failure: BakeFailure, dockerfiles: dict[str, str]) -> str | None:
+    """Name the layer whose Dockerfile holds the failed step.
 
-    ``dockerfiles`` maps science directories to their Dockerfile text. BuildKit may label a
-    step of a science layer with the name of a target linked to it, so the instruction is
-    looked up in the labelled target's own Dockerfile first, then in the science layers it
-    builds on."""
+    ``dockerfiles`` maps science directories to their Dockerfile text. BuildKit labels a
+    step shared by linked targets with any one of them (and with that target's "k/n"), so
+    the label only says where to start looking: the source lines BuildKit quotes under its
+    error decide, then the instruction text. Among equal candidates the layer nearest the
+    root wins, since a failing root stops everything above it."""
     by_name = {t.name: t for t in plan.targets}
-    for target_name, instruction, _error in steps:
-        target = by_name.get(target_name)
-        if target is None:
-            continue
-        text = " ".join(instruction.split())
-        if target.kind == "rel" and text and text in (target.dockerfile_text or ""):
-            return f"rel image {target.image}:{target.version} (compat {'+'.join(target.compat_chain)})"
-        for directory in [target.layer, *sorted(plan_ancestors(plan, target.layer))]:
-            if text and text in " ".join(dockerfiles.get(directory, "").split()):
-                return f"science/{directory}"
-        return f"science/{target.layer}" if target.kind == "science" else f"rel image {target.image}:{target.version}"
+    labelled = [by_name[step.target] for step in failure.steps if step.target in by_name]
+    order: list[tuple[str, str]] = []
+    for target in labelled + list(plan.targets):
+        if target.kind == "rel":
+            label = f"rel image {target.image}:{target.version} (compat {'+'.join(target.compat_chain)})"
+            order.append((label, target.dockerfile_text or ""))
+        order += [(f"science/{d}", dockerfiles.get(d, "")) for d in reversed(plan_chain(plan, target.layer))]
+    candidates = list(dict.fromkeys(order))
+    if failure.excerpt:
+        for label, dockerfile in candidates:
+            if _quotes(dockerfile, failure.excerpt):
+                return label
+    for step in failure.steps:
+        text = normalized_instruction(step.instruction)
+        for label, dockerfile in candidates:
+            if text and text in normalized_instruction(dockerfile):
+                return label
+    if labelled:
+        first = labelled[0]
+        return candidates[0][0] if first.kind == "rel" else f"science/{first.layer}"
     return None
 
 
-def plan_ancestors(plan: Plan, directory: str) -> set[str]:
-    """Science directories that ``directory`` builds on, through the plan's target links."""
+def _quotes(dockerfile: str, excerpt: tuple[tuple[int, str], ...]) -> bool:
+    lines = dockerfile.split("\n")
+    return all(0 < number <= len(lines) and lines[number - 1].rstrip() == text for number, text in excerpt)
+
+
+def plan_chain(plan: Plan, directory: str) -> list[str]:
+    """``directory`` and the science layers it builds on through the plan's links, nearest first."""
     by_name = {t.name: t for t in plan.science}
     by_layer = {t.layer: t for t in plan.science}
-    seen: set[str] = set()
-    stack = [directory]
-    while stack:
-        target = by_layer.get(stack.pop())
+    chain = [directory]
+    seen = {directory}
+    for current in chain:  # breadth first: the list grows while it is walked
+        target = by_layer.get(current)
         if target is None:
             continue
         for _key, source in target.contexts:
             parent = by_name.get(source.removeprefix("target:"))
             if parent is not None and parent.layer not in seen:
                 seen.add(parent.layer)
-                stack.append(parent.layer)
-    return seen
+                chain.append(parent.layer)
+    return chain

@@ -341,7 +341,7 @@ def build(root: Path, repo, build_id, since, include, ignore, offline, allow_rol
         report = execute(root.resolve(), plan, bake_file.resolve(), options, runner, echo)
     except BakeFailure as failure:
         dockerfiles = {d: layer.dockerfile_text for d, layer in prepared.graph.layers.items()}
-        where = failed_layer(plan, failure.steps, dockerfiles) or "an unknown target"
+        where = failed_layer(plan, failure, dockerfiles) or "an unknown target"
         raise BuildFailed(f"build failed in {where}: {failure.message}") from None
     for entry in report["targets"]:
         click.echo(f"{entry['image']:<24} {entry['target']:<28} {entry['digest'] or '-'}")

@@ -208,3 +208,9 @@ def _parse_from(instruction: Instruction, global_args: dict[str, str], stages: s
         stage=reference.lower() in stages,
         unresolved=unresolved,
     )
+
+
+
+def normalized_instruction(text: str) -> str:
+    keyword, _, arguments = " ".join(text.split()).partition(" ")
+    return f"{keyword.upper()} {arguments}".strip()

@@ -55,23 +55,56 @@ def _working_directory(path: Path):
 
 
 _STEP_ERROR = re.compile(r"^#(?P<step>\d+) ERROR: (?P<message>.*)")
-_STEP_HEADER = re.compile(r"^#(?P<step>\d+) \[(?P<target>[A-Za-z0-9_-]+)(?: [^\]]*)?\] (?P<what>.*)")
+_STEP_HEADER = re.compile(r"^#(?P<step>\d+) \[(?P<target>[A-Za-z0-9_-]+)(?P<inside>[^\]]*)\] (?P<what>.*)")
+_POSITION = re.compile(r"(\d+)/(\d+)$")
 
 
-def failure_from_log(lines: list[str]) -> tuple[tuple[tuple[str, str, str], ...], str]:
-    """Failed steps as (bake target, instruction, error) and bake's final error line, from a
-    plain-progress log. BuildKit labels a step shared by linked targets with any one of them."""
-    steps: dict[str, tuple[str, str]] = {}
-    failed: list[tuple[str, str, str]] = []
+@dataclass(frozen=True)
+class FailedStep:
+    target: str  # the bake target BuildKit labelled the step with (any of the linked ones)
+    position: tuple[int, int] | None  # "k/n": k-th instruction of a stage of n (FROM included)
+    instruction: str
+    error: str
+
+
+_EXCERPT_FILE = re.compile(r"^Dockerfile[^:\s]*:(\d+)$")
+_EXCERPT_LINE = re.compile(r"^\s*(\d+) \|(.*)$")
+
+
+def source_excerpt(lines: list[str]) -> tuple[tuple[int, str], ...]:
+    """The Dockerfile lines BuildKit quotes under its last error ("Dockerfile:11" then
+    "  11 | >>> RUN ..."), as (line number, text). Unlike the "[target k/n]" label of a
+    step, which a linked target may lend to its parent's step, this is the failing file."""
+    excerpt: list[tuple[int, str]] = []
+    for index in range(len(lines) - 1, -1, -1):
+        if _EXCERPT_FILE.match(lines[index].strip()):
+            for line in lines[index + 1:]:
+                match = _EXCERPT_LINE.match(line)
+                if match:
+                    excerpt.append((int(match.group(1)), match.group(2)[5:].rstrip()))
+                elif excerpt:
+                    break
+            break
+    return tuple(excerpt)
+
+
+def failure_from_log(lines: list[str]) -> tuple[tuple[FailedStep, ...], str]:
+    """Failed steps and bake's final error line, from a plain-progress log."""
+    steps: dict[str, tuple[str, tuple[int, int] | None, str]] = {}
+    failed: list[FailedStep] = []
     for line in lines:
         header = _STEP_HEADER.match(line)
         if header:
-            steps[header.group("step")] = (header.group("target"), header.group("what"))
+            position = _POSITION.search(header.group("inside").strip())
+            steps[header.group("step")] = (
+                header.group("target"),
+                (int(position.group(1)), int(position.group(2))) if position else None,
+                header.group("what"),
+            )
             continue
         step_error = _STEP_ERROR.match(line)
         if step_error and step_error.group("step") in steps:
-            target, what = steps[step_error.group("step")]
-            failed.append((target, what, step_error.group("message")))
+            failed.append(FailedStep(*steps[step_error.group("step")], step_error.group("message")))
     final = next((l.removeprefix("ERROR:").strip() for l in reversed(lines) if l.startswith("ERROR:")), "")
     if not final:
         final = next((l.strip() for l in reversed(lines) if l.strip()), "docker buildx bake failed")
@@ -153,7 +186,7 @@ class DockerRunner:
                 if not log:
                     log = (exc.stderr or "").splitlines()
                 steps, message = failure_from_log(log)
-                raise BakeFailure(steps, message) from None
+                raise BakeFailure(steps, message, source_excerpt(log)) from None
 
     def print_config(self, root: Path, bake_file: Path, targets: Iterable[str] = ()) -> dict:
         from python_on_whales.exceptions import DockerException
@@ -197,8 +230,9 @@ def _last_error(stderr: str) -> str:
 
 
 class BakeFailure(BuildFailed):
-    def __init__(self, steps: tuple[tuple[str, str, str], ...], message: str):
-        self.steps = steps  # (bake target, instruction, error) of each failed step
+    def __init__(self, steps: tuple[FailedStep, ...], message: str, excerpt: tuple[tuple[int, str], ...] = ()):
+        self.steps = steps
+        self.excerpt = excerpt
         self.message = message
         super().__init__(message)
 

@@ -12,7 +12,7 @@ from bakegen.errors import UsageError
 from bakegen.gitrepo import BuildInfo
 from bakegen.graph import resolve
 from bakegen.plan import Settings, make_plan
-from bakegen.runner import BakeFailure, failure_from_log
+from bakegen.runner import BakeFailure, FailedStep, failure_from_log, source_excerpt
 
 BUILD = BuildInfo(count=7, short="abc1234", revision="abc1234" + "0" * 33, timestamp=1_700_000_000)
 
@@ -49,22 +49,55 @@ def test_unknown_target_is_a_usage_error_with_a_suggestion(plan):
 
 def test_failure_in_a_step_labelled_with_a_linked_target_names_the_layer_that_holds_it(plan):
     log = [
-        "#12 [rel-x-1_0 1/2] RUN make b && exit 1",
+        "#12 [rel-x-1_0 2/2] RUN make b && exit 1",
         '#12 ERROR: process "/bin/sh -c make b && exit 1" did not complete successfully: exit code: 1',
         "ERROR: failed to solve: process \"/bin/sh -c make b && exit 1\" did not complete successfully: exit code: 1",
     ]
     steps, message = failure_from_log(log)
-    assert steps == (("rel-x-1_0", "RUN make b && exit 1",
-                      'process "/bin/sh -c make b && exit 1" did not complete successfully: exit code: 1'),)
+    assert steps == (FailedStep("rel-x-1_0", (2, 2), "RUN make b && exit 1",
+                                'process "/bin/sh -c make b && exit 1" did not complete successfully: exit code: 1'),)
     assert message.startswith("failed to solve: process")
-    dockerfiles = {layer.directory: layer.dockerfile_text for layer in _catalogue().science}
-    assert failed_layer(plan, steps, dockerfiles) == "science/b"
+    assert failed_layer(plan, BakeFailure(steps, message), DOCKERFILES) == "science/b"
 
 
 def test_failure_in_a_compat_fragment_names_the_rel_image(plan):
-    steps = (("rel-y-2_0", "RUN echo jupyter", "exit code: 1"),)
-    dockerfiles = {layer.directory: layer.dockerfile_text for layer in _catalogue().science}
-    assert failed_layer(plan, steps, dockerfiles) == "rel image y:2.0 (compat jup)"
+    steps = (FailedStep("rel-y-2_0", (2, 3), "RUN echo jupyter", "exit code: 1"),)
+    assert failed_layer(plan, BakeFailure(steps, "failed"), DOCKERFILES) == "rel image y:2.0 (compat jup)"
+
+
+def test_the_quoted_source_lines_decide_when_several_layers_share_the_instruction(plan):
+    """BuildKit may label the root's step with a child's target (and the child's "k/n");
+    the Dockerfile lines it quotes under the error say which file failed."""
+    dockerfiles = {
+        "a": "FROM scratch\nRUN echo a\nRUN check\n",
+        "b": "FROM r/sci/a:1.0\nRUN make b\nRUN echo more\nRUN check\n",
+        "c": "FROM r/sci/a:1.0\nRUN echo c\n",
+    }
+    log = [
+        "#30 [sci-b 4/4] RUN check",
+        "#30 ERROR: exit code: 1",
+        "------",
+        " > [sci-c 3/3] RUN check:",
+        "------",
+        "Dockerfile:3",
+        "--------------------",
+        "   1 |     FROM scratch",
+        "   2 |     RUN echo a",
+        "   3 | >>> RUN check",
+        "   4 |     ",
+        "--------------------",
+        "ERROR: failed to solve: exit code: 1",
+    ]
+    steps, message = failure_from_log(log)
+    failure = BakeFailure(steps, message, source_excerpt(log))
+    assert failure.excerpt == ((1, "FROM scratch"), (2, "RUN echo a"), (3, "RUN check"), (4, ""))
+    assert failed_layer(plan, failure, dockerfiles) == "science/a"
+    quoted_b = ["Dockerfile:4", "   3 |     RUN echo more", "   4 | >>> RUN check"]
+    failure = BakeFailure(steps, message, source_excerpt(log[:2] + quoted_b))
+    assert failed_layer(plan, failure, dockerfiles) == "science/b"
+
+
+DOCKERFILES = {layer.directory: layer.dockerfile_text for layer in _catalogue().science}
 
 
 class FakeRunner:
@@ -109,3 +142,21 @@ def test_execute_lets_a_bake_failure_through(plan, tmp_path):
     with pytest.raises(BakeFailure):
         execute(tmp_path, plan, tmp_path / "bake.json", BuildOptions(), runner, echo=lambda line: None)
     assert not (tmp_path / ".bakegen/build-report.json").exists()
+
+
+def test_a_push_that_races_in_the_registry_is_pushed_again(plan, tmp_path):
+    (tmp_path / ".bakegen").mkdir()
+
+    class Flaky(FakeRunner):
+        def bake(self, request, echo):
+            self.requests.append(request)
+            if len(self.requests) == 1:
+                raise BakeFailure((), "failed to push: unexpected status: 500 Internal Server Error")
+            request.metadata_file.write_text("{}")
+
+    runner = Flaky({})
+    execute(tmp_path, plan, tmp_path / "bake.json", BuildOptions(push=True), runner, echo=lambda line: None)
+    assert len(runner.requests) == 2
+    once = Flaky({})
+    with pytest.raises(BakeFailure):
+        execute(tmp_path, plan, tmp_path / "bake.json", BuildOptions(push=False), once, echo=lambda line: None)
