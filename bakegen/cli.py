@@ -153,6 +153,26 @@ def prepare(root: Path, repo: str | None, build_id: str | None, changes: ChangeO
     return Prepared(root, settings, graph, info, plan, selection, changes)
 
 
+class SeveralValues(click.Option):
+    """An option that, like upstream's argparse nargs='+', takes every value up to the next
+    option: ``--include science/a science/b`` (repeating the flag works too)."""
+
+    def add_to_parser(self, parser, ctx):
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if option is None:
+                continue
+            take_one = option.process
+
+            def process(value, state, take_one=take_one):
+                take_one(value, state)
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    take_one(state.rargs.pop(0), state)
+
+            option.process = process
+
+
 def root_option(function):
     return click.option(
         "--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
@@ -178,8 +198,10 @@ def planning_options(function):
 def change_options(function):
     return _options(function, [
         click.option("--since", metavar="REV", help="Plan only layers changed since REV (and what builds on them)."),
-        click.option("--include", multiple=True, metavar="DIR", help="Treat this layer directory as changed."),
-        click.option("--ignore", multiple=True, metavar="DIR", help="Never treat this layer directory as changed."),
+        click.option("--include", cls=SeveralValues, multiple=True, metavar="DIR...",
+                     help="Treat these layer directories (relative to the root) as changed."),
+        click.option("--ignore", cls=SeveralValues, multiple=True, metavar="DIR...",
+                     help="Never treat these layer directories as changed."),
         click.option("--offline", is_flag=True, help="Do not look up registry digests of unchanged parents."),
         click.option("--allow-rollback", is_flag=True, help="Accept a final layer moving back to an older layer."),
     ])

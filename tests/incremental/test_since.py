@@ -191,6 +191,11 @@ def test_include_and_ignore_are_relative_to_the_root_from_any_directory(repo, tm
     assert {b["name"] for b in json.loads(ignored.stdout)["builds"]} == {"sci-d", "rel-z-1_0"}
 
 
+def test_include_takes_several_directories_after_one_flag_as_upstream(repo):
+    plan = repo.plan("--include", "science/d", "compat/jup", "--ignore", "science/a")
+    assert {b["name"] for b in plan["builds"]} == {"sci-d", "rel-z-1_0", "rel-x-1_0", "rel-y-1_0"}
+
+
 def test_unknown_include_directory_is_an_error(repo):
     result = repo.bakegen("render", "--include", "science/nope", "--offline")
     assert result.returncode == 2
