@@ -20,7 +20,16 @@ from .errors import BakegenError, BuildFailed, EngineUnavailable
 
 
 class RegistryError(BakegenError):
+    """An image the plan needs is not in its registry, or the registry refused the request."""
+
     exit_code = 2
+
+
+class RegistryUnreachable(RegistryError):
+    exit_code = 3
+
+
+_UNREACHABLE = ("connection refused", "no such host", "i/o timeout", "network is unreachable", "dial tcp")
 
 
 @dataclass(frozen=True)
@@ -215,13 +224,14 @@ class DockerRunner:
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
-            raise RegistryError(f"registry did not answer within 60 s for {reference}") from None
+            raise RegistryUnreachable(f"registry did not answer within 60 s for {reference}") from None
         if result.returncode == 0:
             return result.stdout
         error = _last_error(result.stderr)
         if "not found" in error.lower() or "manifest unknown" in error.lower():
             return None
-        raise RegistryError(f"cannot read {reference} from its registry: {error}")
+        kind = RegistryUnreachable if any(sign in error.lower() for sign in _UNREACHABLE) else RegistryError
+        raise kind(f"cannot read {reference} from its registry: {error}")
 
 
 def _last_error(stderr: str) -> str:

@@ -221,3 +221,12 @@ def test_graph_marks_what_since_rebuilds(repo):
     assert result.returncode == 0, result.stderr
     assert "rel/z:1.0  <- science/d  (compat plain)  [rebuild]" in result.stdout
     assert "[rebuild]" not in result.stdout.split("final images")[0]
+
+
+def test_unreachable_registry_for_a_pinned_parent_is_exit_3_naming_the_image(repo):
+    """Port 5999 on loopback has no registry: the digest look-up cannot be made."""
+    repo.write("science/b/extra.txt", "x\n")
+    repo.commit()
+    result = repo.bakegen("render", "--since", "HEAD~1", "--repo", "127.0.0.1:5999/t", "-o", "-")
+    assert result.returncode == 3, result.stderr
+    assert "127.0.0.1:5999/t/sci/a:1.0" in result.stderr and "Traceback" not in result.stderr
