@@ -14,7 +14,7 @@ from typing import Callable
 from .dockerfile import normalized_instruction
 from .errors import UsageError
 from .plan import STAGING_DIR, Plan
-from .runner import BakeFailure, BakeRequest, BuildxRunner, FailedStep
+from .runner import BakeFailure, BakeRequest, BuildxRunner
 
 REPORT_FILE = f"{STAGING_DIR}/build-report.json"
 # A registry answering 500 while two pushes of one tag overlap (dockerd 26 pushes a tag from

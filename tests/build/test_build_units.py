@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bakegen.build import BuildOptions, build_report, execute, failed_layer, select_targets
+from bakegen.build import BuildOptions, execute, failed_layer, select_targets
 from bakegen.catalogue import CompatLayer, Catalogue, ScienceLayer
 from bakegen.errors import UsageError
 from bakegen.gitrepo import BuildInfo
