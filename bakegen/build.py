@@ -67,13 +67,18 @@ class BuildOptions:
     overrides: tuple[tuple[str, str], ...] = ()
     progress: str = "auto"
     metadata_file: Path | None = None
+    provenance: bool = False
 
 
 def execute(root: Path, plan: Plan, bake_file: Path, options: BuildOptions, runner: BuildxRunner,
             echo: Callable[[str], None]) -> dict:
     """Run bake for the selected targets and return the build report (also written to disk)."""
     selected = select_targets(plan, options.targets)
-    overrides = list(options.overrides)
+    # BuildKit's provenance attestation records the build's wall-clock times and a random
+    # invocation id, so with it a rebuild of the same commit gives a new index digest and
+    # moves every tag; bakegen's builds are reproducible unless --provenance asks for it.
+    overrides = [("*.attest", "type=provenance,mode=max" if options.provenance else "type=provenance,disabled=true")]
+    overrides += list(options.overrides)
     if options.platforms:
         overrides.append(("*.platform", ",".join(options.platforms)))
     metadata = options.metadata_file or root / METADATA_FILE

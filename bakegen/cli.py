@@ -200,14 +200,16 @@ def _platforms(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--progress", type=click.Choice(["auto", "plain", "quiet"]), default="auto", show_default=True)
 @click.option("--metadata-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write bake's metadata (digests per target) here.")
+@click.option("--provenance", is_flag=True, help="Attach BuildKit's provenance attestation (mode=max); it holds "
+                                                 "wall-clock times, so rebuilds of one commit then differ.")
 def build(root: Path, repo, build_id, since, include, ignore, offline, allow_rollback, explain, dryrun, targets,
-          push, load, platforms, builder, overrides, progress, metadata_file):
+          push, load, platforms, builder, overrides, progress, metadata_file, provenance):
     """Render, then build TARGETs (image, image:version, science target or bake target; default all)
     with docker buildx bake in one solve."""
     options = BuildOptions(
         targets=tuple(targets), push=push, load=load, platforms=_platforms(platforms), builder=builder,
         overrides=_key_value(overrides), progress=progress,
-        metadata_file=metadata_file.resolve() if metadata_file else None,
+        metadata_file=metadata_file.resolve() if metadata_file else None, provenance=provenance,
     )
     prepared = prepare(root, repo, build_id, _changes(since, include, ignore, offline, allow_rollback))
     plan = prepared.plan

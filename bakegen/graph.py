@@ -36,6 +36,12 @@ class LayerGraph:
     compat: dict[str, CompatLayer]
     compat_chains: dict[str, tuple[str, ...]]  # compat -> its includes, depth first, itself last
     external: dict[str, tuple[str, ...]]  # directory -> image references that are not science layers
+    bases: dict[str, str | None] = None  # directory -> the science parent its final stage is built FROM
+
+    def inherited(self, directory: str) -> set[str]:
+        """Layers whose labels the image of ``directory`` inherits through its final stage."""
+        base = self.bases.get(directory) if self.bases else None
+        return set() if base is None else {base} | self.ancestors(base)
 
     def final_layers(self) -> list[ScienceLayer]:
         return [self.layers[d] for d in sorted(self.finals.values())]
@@ -91,9 +97,11 @@ def resolve(catalogue: Catalogue, default_platforms: tuple[str, ...] = DEFAULT_P
     for layer in catalogue.science:  # duplicates were reported by the catalogue; the first one wins here
         by_target.setdefault(layer.target, layer)
     parents: dict[str, list[Edge]] = {d: [] for d in layers}
+    bases: dict[str, str | None] = {}
     external: dict[str, list[str]] = {d: [] for d in layers}
     for layer in catalogue.science:
-        _layer_edges(layer, by_target, parents[layer.directory], external[layer.directory], problems)
+        bases[layer.directory] = _layer_edges(layer, by_target, parents[layer.directory],
+                                              external[layer.directory], problems)
 
     children: dict[str, set[str]] = {d: set() for d in layers}
     for child, edges in parents.items():
@@ -147,6 +155,7 @@ def resolve(catalogue: Catalogue, default_platforms: tuple[str, ...] = DEFAULT_P
         compat=compat,
         compat_chains=chains,
         external={d: tuple(sorted(set(refs))) for d, refs in sorted(external.items())},
+        bases={d: bases.get(d) for d in sorted(layers)},
     )
     return graph, problems
 
@@ -173,16 +182,19 @@ def science_target_of(ref: references.ImageRef) -> str | None:
     return None
 
 
-def _layer_edges(layer, by_target, edges: list[Edge], external: list[str], problems) -> None:
+def _layer_edges(layer, by_target, edges: list[Edge], external: list[str], problems) -> str | None:
+    """Collect the layer's edges and external images; return the science parent its final
+    stage is built FROM (whose labels the image inherits), if any."""
     shown = f"{layer.path}/Dockerfile"
     try:
         froms: list[FromLine] = from_lines(layer.dockerfile_text, dict(layer.args))
     except DockerfileSyntaxError as exc:
         problems.append(error(shown, str(exc), exc.line))
-        return
+        return None
     if not froms:
         problems.append(error(shown, "no FROM instruction"))
-        return
+        return None
+    matched: dict[int, str] = {}
     for line in froms:
         missing = [name for name in line.unresolved if name not in AUTOMATIC_PLATFORM_ARGS]
         if missing:
@@ -200,6 +212,7 @@ def _layer_edges(layer, by_target, edges: list[Edge], external: list[str], probl
         parent = by_target.get(target) if target else None
         if parent is not None and ref.digest is None and ref.tag == parent.version:
             edges.append(Edge(child=layer.directory, parent=parent.directory, key=ref.familiar, line=line.line))
+            matched[line.line] = parent.directory
             continue
         parts = ref.path.split("/")
         if target and parent is None and len(parts) >= 2 and parts[-2] == "sci":
@@ -209,6 +222,12 @@ def _layer_edges(layer, by_target, edges: list[Edge], external: list[str], probl
             problems.append(warning(shown, f"FROM {ref.familiar} builds on a rel (compat) image; build on the "
                                            "science layer (.../sci/<target>:<version>) instead", line.line))
         external.append(ref.familiar)
+    stages = {line.alias.lower(): line for line in froms if line.alias}
+    final, seen = froms[-1], set()
+    while final.stage and final.reference.lower() in stages and final.line not in seen:
+        seen.add(final.line)
+        final = stages[final.reference.lower()]
+    return matched.get(final.line)
 
 
 def _science_cycles(layers, parents, problems) -> list[set[str]]:

@@ -133,7 +133,12 @@ def make_plan(
             context=layer.path,
             dockerfile="Dockerfile",
             tags=science_tags(repo, layer.target, layer.version, build),
-            labels=_science_labels(layer, build),
+            # Labels reach a child only through the image it is built FROM; a layer with
+            # several science parents (COPY --from a second stage) would lose the others'
+            # breadcrumbs, so those built in this plan are written on it explicitly.
+            labels=_science_labels(layer, build, [
+                graph.layers[d] for d in sorted((graph.ancestors(directory) - graph.inherited(directory)) & science)
+            ]),
             args=layer.args,
             contexts=tuple(sorted(contexts.items())),
             platforms=graph.platforms[directory],
@@ -188,10 +193,11 @@ def _oci_labels(title: str, version: str, build: BuildInfo, description: str | N
     return labels
 
 
-def _science_labels(layer, build: BuildInfo) -> tuple[tuple[str, str], ...]:
+def _science_labels(layer, build: BuildInfo, ancestors=()) -> tuple[tuple[str, str], ...]:
     labels = _oci_labels(f"sci/{layer.target}", f"{layer.version}-{build.build_id}", build, layer.description)
-    labels[f"org.sciserver.science.{layer.target}.version"] = f"{layer.version}-{build.build_id}"
-    labels[f"org.sciserver.science.{layer.target}.buildtime"] = str(build.timestamp)
+    for crumb in [*ancestors, layer]:
+        labels[f"org.sciserver.science.{crumb.target}.version"] = f"{crumb.version}-{build.build_id}"
+        labels[f"org.sciserver.science.{crumb.target}.buildtime"] = str(build.timestamp)
     return tuple(sorted(labels.items()))
 
 
