@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 
 from . import references
-from .errors import Problem, error
+from .errors import Problem, error, warning
 
 DESCRIPTOR = "sciserver-image.json"
 DEFAULT_VERSION = "1.0"
@@ -90,6 +90,13 @@ class DiskTree:
         path = self.root / relative
         return path.read_bytes() if path.is_file() else None
 
+    def layers_without_descriptor(self, kind: str) -> list[str]:
+        directory = self.root / kind
+        if not directory.is_dir():
+            return []
+        return sorted(c.name for c in directory.iterdir() if not c.name.startswith(".")
+                      and (c / "Dockerfile").is_file() and not (c / DESCRIPTOR).exists())
+
 
 class MemoryTree:
     """Catalogue files held in memory (read from git at another revision)."""
@@ -122,6 +129,10 @@ def load_catalogue(root: Path, tree: DiskTree | MemoryTree | None = None) -> tup
         else:
             science.append(layer)
     problems.extend(_duplicate_targets(targets))
+    for kind in ("science", "compat"):
+        for directory in tree.layers_without_descriptor(kind) if isinstance(tree, DiskTree) else ():
+            problems.append(warning(f"{kind}/{directory}", f"has a Dockerfile but no {DESCRIPTOR}, so it is "
+                                                           "not part of the catalogue"))
     for directory in tree.layers("compat"):
         layer = _load_compat(tree, directory, problems)
         if layer is None:
@@ -139,7 +150,7 @@ def _read_text(tree, relative: str) -> str | None:
 
 def _read_json(tree, shown: str, problems: list[Problem]):
     try:
-        text = tree.read(shown).decode("utf-8")
+        text = tree.read(shown).decode("utf-8-sig")  # a byte-order mark is harmless
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(error(shown, f"cannot read: {exc}"))
         return shown, None, ""

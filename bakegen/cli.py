@@ -8,7 +8,7 @@ import click
 
 from . import bake, display
 from .build import BAKE_FILE, REPORT_FILE, BuildOptions, execute, failed_layer, select_targets
-from .errors import BakegenError, BuildFailed, CatalogueError
+from .errors import BakegenError, BuildFailed, CatalogueError, UsageError
 from .project import ChangeOptions, Prepared, load, prepare
 from .references import is_platform
 from .runner import BakeFailure, DockerRunner, stderr_echo
@@ -143,7 +143,10 @@ def render(root: Path, repo, build_id, since, include, ignore, offline, allow_ro
     if output == "-":
         click.echo(text, nl=False)
     else:
-        write_atomic(Path(output), text)
+        try:
+            write_atomic(Path(output), text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(f"wrote {output}", err=True)
 
 

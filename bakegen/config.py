@@ -5,6 +5,7 @@ the catalogue root, then built-in defaults.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from importlib import resources
@@ -43,14 +44,26 @@ def _read_config(root: Path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         raise CatalogueError([error(CONFIG_FILE, f"invalid YAML: {getattr(exc, 'problem', exc)}",
                                     mark.line + 1 if mark else None)]) from None
+    if not isinstance(data, dict):
+        raise CatalogueError([error(CONFIG_FILE, "must be a mapping of settings (repo:, platforms:)", 1)])
     schema = json.loads(resources.files("bakegen").joinpath("schemas", "config.schema.json").read_text())
-    problems = [
-        error(CONFIG_FILE, f"{'.'.join(map(str, e.absolute_path)) or 'document'}: {e.message}")
-        for e in jsonschema.Draft202012Validator(schema).iter_errors(data)
-    ]
-    for platform in data.get("platforms") or () if isinstance(data, dict) else ():
+    known = sorted(schema["properties"])
+    problems = []
+    for key in sorted(set(data) - set(known)):
+        hint = difflib.get_close_matches(str(key), known, n=1)
+        problems.append(error(CONFIG_FILE, f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else
+                                                                      f" (known keys: {', '.join(known)})")))
+    for issue in jsonschema.Draft202012Validator(schema).iter_errors({k: v for k, v in data.items() if k in known}):
+        where = ".".join(map(str, issue.absolute_path)) or "document"
+        problems.append(error(CONFIG_FILE, f"{where}: {issue.message}"))
+    platforms = data.get("platforms")
+    for platform in platforms if isinstance(platforms, list) else ():
         if isinstance(platform, str) and not references.is_platform(platform):
             problems.append(error(CONFIG_FILE, f"invalid platform {platform!r}: write os/arch[/variant]"))
+    repo = data.get("repo")
+    if isinstance(repo, str) and not references.is_repo_prefix(repo):
+        problems.append(error(CONFIG_FILE, f"repo: invalid registry prefix {repo!r} (expected e.g. "
+                                           "registry.example.org/team, lower case, no trailing '/')"))
     if problems:
         raise CatalogueError(problems)
     return data

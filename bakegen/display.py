@@ -1,6 +1,7 @@
 """What people read: the plan summary, graph pictures (text, Mermaid, DOT) and the plan as JSON."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 from .graph import LayerGraph
@@ -32,11 +33,11 @@ def plan_summary(plan: Plan, graph: LayerGraph) -> str:
 
 
 def _chain_below(graph: LayerGraph, directory: str) -> list[str]:
-    """Ancestors of a layer, nearest first, following the first parent at each step."""
+    """Ancestors of a layer, nearest first, following the parent each final stage is built FROM."""
     chain, seen = [], {directory}
     current = directory
     while graph.parents[current]:
-        parent = graph.parents[current][0].parent
+        parent = graph.bases.get(current) or graph.parents[current][0].parent
         if parent in seen:
             break
         chain.append(parent)
@@ -136,7 +137,9 @@ def graph_text(graph: LayerGraph, selection=None) -> str:
 
 
 def _node(kind: str, name: str) -> str:
-    return f"{kind}_" + "".join(c if c.isalnum() else "_" for c in name)
+    """A Mermaid node id: readable, and unique even when names differ only in punctuation."""
+    readable = "".join(c if c.isalnum() else "_" for c in name)
+    return f"{kind}_{readable}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
 
 
 def graph_mermaid(graph: LayerGraph, selection=None) -> str:

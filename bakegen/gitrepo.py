@@ -58,8 +58,9 @@ def build_info(root: Path, build_id: str | None = None) -> BuildInfo:
         epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
         return BuildInfo(int(override.group(1)), override.group(2), None, epoch, bool(override.group(3)))
     head = repo.git.log("-1", "--format=%H %h %ct", "HEAD").split()
-    if override is not None:
-        return BuildInfo(int(override.group(1)), override.group(2), head[0], int(head[2]), bool(override.group(3)))
+    if override is not None:  # the revision label only when it is the commit the id names
+        revision = head[0] if head[0].startswith(override.group(2)) else None
+        return BuildInfo(int(override.group(1)), override.group(2), revision, int(head[2]), bool(override.group(3)))
     if repo.git.rev_parse("--is-shallow-repository") == "true":
         raise UsageError(f"{root}: shallow clone, so N (the commit count) would be wrong; fetch the history "
                          "(git fetch --unshallow) or pass --build-id N-H")

@@ -5,6 +5,7 @@ Pure: it takes a loaded Catalogue and returns the graph plus every problem found
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -345,6 +346,11 @@ def _compat_chains(compat: dict[str, CompatLayer], unloaded, problems) -> dict[s
             if include not in compat and f"compat/{include}" not in unloaded:
                 problems.append(error(f"{layer.path}/sciserver-image.json",
                                       f"unknown include {include!r}{_did_you_mean(include, compat)}"))
+        directive = next((line for line in layer.fragment.splitlines()[:5]
+                          if re.match(r"#\s*(syntax|escape|check)\s*=", line, re.IGNORECASE)), None)
+        if directive:
+            problems.append(warning(f"{layer.path}/Dockerfile", f"parser directive {directive.strip()!r} has no "
+                                    "effect in a fragment (it is not at the top of the generated Dockerfile)", 1))
         try:
             for instruction in instructions(layer.fragment):
                 if instruction.keyword == "FROM":

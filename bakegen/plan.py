@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from . import references
-from .errors import CatalogueError, error
+from .errors import CatalogueError, Problem, error
 from .gitrepo import BuildInfo
 from .graph import LayerGraph
 
@@ -165,6 +165,9 @@ def make_plan(
             dockerfile_text=compat_dockerfile(base, [graph.compat[c].fragment for c in chain],
                                               f"{layer.image}:{layer.version}-{build.build_id}"),
         ))
+    problems = bake_name_problems(graph)
+    if problems:
+        raise CatalogueError(problems)
     targets.sort(key=lambda t: t.name)
     groups = _groups(targets, graph)
     reason_items = tuple(sorted((reasons or {}).items()))
@@ -208,25 +211,33 @@ def _rel_labels(layer, build: BuildInfo) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(labels.items()))
 
 
-def _groups(targets: list[Target], graph: LayerGraph) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """default/science/rel plus one group per image; every name checked for collisions."""
-    claims: dict[str, set[str]] = defaultdict(set)
-    for target in targets:
-        claims[target.name].add(("rel image of " if target.kind == "rel" else "") + f"science/{target.layer}")
-    image_groups: dict[str, list[str]] = defaultdict(list)
-    for layer in graph.layers.values():
-        claims[references.bake_name(layer.image)].add(f"the group of image {layer.image}")
-    for target in targets:
-        image_groups[references.bake_name(target.image)].append(target.name)
+def bake_name_problems(graph: LayerGraph) -> list[Problem]:
+    """Bake names that two things would share once sanitized to ``[A-Za-z0-9_-]`` (targets of
+    science layers and rel images, the per-image groups and the built-in groups)."""
+    claims: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for directory, layer in graph.layers.items():
+        where = f"science/{directory}/sciserver-image.json"
+        claims[science_target_name(layer.target)].add((where, f"the science layer science/{directory}"))
+        claims[references.bake_name(layer.image)].add((where, f"the group of image {layer.image}"))
+        if graph.is_final(directory) and layer.compat is not None:
+            claims[rel_target_name(layer.image, layer.version)].add((where, f"the rel image {layer.image}:{layer.version}"))
     for group in BASE_GROUPS:
-        claims[group].add(f"the built-in group {group}")
+        claims[group].add(("", f"the built-in group {group}"))
     problems = []
     for name, owners in sorted(claims.items()):
-        if len(owners) > 1:
-            where = min((o.split()[-1] for o in owners if "science/" in o), default="science")
-            problems.append(error(where, f"bake name {name!r} would be used by {' and '.join(sorted(owners))}"))
-    if problems:
-        raise CatalogueError(problems)
+        descriptions = sorted({description for _where, description in owners})
+        if len(descriptions) > 1:
+            for where in sorted({where for where, _ in owners if where}):
+                problems.append(error(where, f"bake name {name!r} would be used by {' and '.join(descriptions)}; "
+                                             "rename one (names are sanitized to [A-Za-z0-9_-])"))
+    return problems
+
+
+def _groups(targets: list[Target], graph: LayerGraph) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """default/science/rel plus one group per image (names checked by bake_name_problems)."""
+    image_groups: dict[str, list[str]] = defaultdict(list)
+    for target in targets:
+        image_groups[references.bake_name(target.image)].append(target.name)
     groups = {
         "default": [t.name for t in targets],
         "science": [t.name for t in targets if t.kind == "science"],

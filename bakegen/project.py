@@ -17,8 +17,9 @@ from .config import load_settings
 from .errors import Problem, UsageError, raise_if_errors
 from .gitrepo import BuildInfo, build_info, catalogue_files_at, changed_since
 from .graph import LayerGraph, resolve
-from .plan import Plan, Settings, make_plan, rel_target_name, science_target_name
+from .plan import Plan, Settings, bake_name_problems, make_plan, rel_target_name, science_target_name
 from .runner import DockerRunner, RegistryError
+from .staging import compat_files
 
 
 def stderr_warn(line: str) -> None:
@@ -61,10 +62,19 @@ def load(root: Path, repo: str | None, warn: Callable[[str], None] = stderr_warn
     settings = load_settings(root, repo)
     catalogue, problems = load_catalogue(root)
     graph, more = resolve(catalogue, settings.platforms)
-    problems = problems + more
+    problems = problems + more + bake_name_problems(graph) + _context_problems(root, graph)
     _warn_problems([p for p in problems if p.warning], warn)
     raise_if_errors(problems)
     return settings, graph
+
+
+def _context_problems(root: Path, graph: LayerGraph) -> list[Problem]:
+    """What staging would refuse (symlinks out of their compat layer), found before planning."""
+    cache: dict = {}
+    problems: list[Problem] = []
+    for name in sorted({layer.compat for layer in graph.final_layers() if layer.compat in graph.compat_chains}):
+        problems += compat_files(root, graph.compat_chains[name], cache)[1]
+    return list(dict.fromkeys(problems))
 
 
 def _layer_dirs(root: Path, values: tuple[str, ...], option: str) -> frozenset[str]:

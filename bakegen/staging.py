@@ -23,7 +23,9 @@ from pathlib import Path
 from .errors import CatalogueError, Problem, error
 from .plan import CONTEXTS_DIR, STAGING_DIR, Plan
 
-SKIPPED = {"sciserver-image.json", "Dockerfile"}
+# Not copied from a layer's top directory: its descriptor, its fragment, and its
+# .dockerignore (which would filter the other layers' files in the merged context).
+SKIPPED = {"sciserver-image.json", "Dockerfile", ".dockerignore"}
 FINGERPRINTS = f"{STAGING_DIR}/contexts.json"
 
 
@@ -62,8 +64,28 @@ def compat_files(root: Path, chain: tuple[str, ...], cache: dict | None = None
             cache[name] = (_layer_files(root, name, found), found)
         files, found = cache[name]
         problems.extend(found)
-        merged.update(files)
+        _overlay(merged, files)
     return {relative: Path(source) for relative, source in merged.items()}, problems
+
+
+def _overlay(merged: dict[str, str], files: dict[str, str]) -> None:
+    """Put a later layer's files over ``merged``: a file replaces a directory of the same path
+    (and everything in it), and a directory replaces a file."""
+    directories = {relative.rsplit("/", 1)[0] for relative in merged if "/" in relative}
+    directories = {d for path in directories for d in _with_parents(path)}
+    for relative in files:
+        for parent in _with_parents(relative.rsplit("/", 1)[0]) if "/" in relative else ():
+            merged.pop(parent, None)  # an earlier file where this layer has a directory
+        if relative in directories:
+            prefix = relative + "/"
+            for inner in [p for p in merged if p.startswith(prefix)]:
+                del merged[inner]
+    merged.update(files)
+
+
+def _with_parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def _fingerprint(chain: tuple[str, ...], files: dict[str, Path]) -> str:

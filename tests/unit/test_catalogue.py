@@ -52,7 +52,9 @@ def test_discovery_direct_children_with_descriptor_only(load):
          "science/a/nested/sciserver-image.json": {"image": "nested"},
          "science/README.md": "not a layer\n"},
     ))
-    assert problems == []
+    # only a warning: a directory with a Dockerfile but no descriptor is probably a mistake
+    assert [str(p) for p in problems] == [
+        "science/no-descriptor: warning: has a Dockerfile but no sciserver-image.json, so it is not part of the catalogue"]
     assert [layer.directory for layer in catalogue.science] == ["a"]
 
 

@@ -35,9 +35,11 @@ def test_invalid_repo_names_its_source(root, monkeypatch, source):
         write_tree(root, {"bakegen.yaml": f"repo: {bad}\n"})
     if source == "env":
         monkeypatch.setenv("BAKEGEN_REPO", bad)
-    with pytest.raises(UsageError) as info:
-        load_settings(root, bad if source == "cli" else None)
     expected = {"cli": "--repo", "env": "BAKEGEN_REPO", "yaml": "bakegen.yaml"}[source]
+    # a bad bakegen.yaml is a catalogue problem (path: message, with the others); a bad
+    # flag or variable is a usage error
+    with pytest.raises(CatalogueError if source == "yaml" else UsageError) as info:
+        load_settings(root, bad if source == "cli" else None)
     assert str(info.value).startswith(expected)
 
 

@@ -120,10 +120,13 @@ def test_invalid_build_id(catalogue_repo, value):
 
 
 def test_build_id_overrides_git_but_keeps_the_commit(catalogue_repo):
-    info = build_info(catalogue_repo, "99-1234567")
-    assert (info.count, info.short) == (99, "1234567")
-    assert info.revision == head(catalogue_repo)[2]
+    full = head(catalogue_repo)[2]
+    info = build_info(catalogue_repo, f"99-{full[:7]}")
+    assert (info.count, info.short) == (99, full[:7])
+    assert info.revision == full
     assert info.timestamp == FIXED_EPOCH + 86400
+    # an id naming another commit does not borrow HEAD's hash for the revision label
+    assert build_info(catalogue_repo, "99-1234567").revision is None
 
 
 def test_shallow_clone_needs_a_build_id(catalogue_repo, tmp_path):

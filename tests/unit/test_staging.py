@@ -74,8 +74,8 @@ def test_merge_order_later_layers_override(tmp_path):
     assert target.dockerfile is None
     assert target.dockerfile_text == ("FROM reg.io/sci/a:1.0\nRUN useradd idies\nRUN extra\nEXPOSE 8888\n"
                                       "ENV SCISERVER_IMAGE=x:1.0-5-abcdef0\n")
+    # a layer's .dockerignore is not copied: it would filter the other layers' files
     assert listing(context) == {
-        ".dockerignore": "*.tmp\n",
         "etc/motd": "from jup\n",
         "etc/profile": "export A=2\n",
         "readonly.txt": "keep my mode\n",
