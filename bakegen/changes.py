@@ -40,11 +40,13 @@ def changed_directories(paths: list[str], ignore: frozenset[str] = frozenset()) 
     return result
 
 
-def select(graph: LayerGraph, changed: dict[str, str]) -> Selection:
+def select(graph: LayerGraph, changed: dict[str, str], moved_finals: dict[str, str] | None = None) -> Selection:
     """``changed`` maps layer directories to why they count as changed.
 
-    Changed science layers and everything built on them; rel images of affected finals and
-    of every final whose compat chain contains a changed compat layer."""
+    Changed science layers and everything built on them; rel images of affected finals, of
+    every final whose compat chain contains a changed compat layer, and of every final that
+    took over its image:version since REV (``moved_finals``: directory -> why)."""
+    moved_finals = moved_finals or {}
     reasons: dict[str, tuple[str, ...]] = {}
     queue: deque[str] = deque()
     for directory, path in sorted(changed.items()):
@@ -73,7 +75,10 @@ def select(graph: LayerGraph, changed: dict[str, str]) -> Selection:
             reasons[f"rel:{directory}"] = reasons[f"sci:{directory}"] + (f"rel {image}:{version}",)
             continue
         touched = [c for c in graph.compat_chains[layer.compat] if c in changed_compat]
-        if touched:
+        if directory in moved_finals:
+            rel.add(directory)
+            reasons[f"rel:{directory}"] = (moved_finals[directory], f"rel {image}:{version}")
+        elif touched:
             rel.add(directory)
             steps = (changed_compat[touched[0]],) + _include_path(graph, layer.compat, touched[0])
             reasons[f"rel:{directory}"] = steps + (f"rel {image}:{version}",)
@@ -122,3 +127,15 @@ def history_problems(old: LayerGraph, new: LayerGraph, rev: str, allow_rollback:
                 f"science/{old_final}'s contents" + ("" if allow_rollback else "; pass --allow-rollback if intended"),
             ))
     return problems
+
+
+def moved_finals(old: LayerGraph, new: LayerGraph, rev: str) -> dict[str, str]:
+    """Finals that are not the final of their image:version at ``rev``: their rel image must
+    be rebuilt even if nothing in their own directory changed (a rollback that was allowed,
+    a layer on top removed)."""
+    moved = {}
+    for (image, version), directory in sorted(new.finals.items()):
+        before = old.finals.get((image, version))
+        if before is not None and before != directory:
+            moved[directory] = f"final layer of {image}:{version} is science/{directory}, was science/{before} at {rev}"
+    return moved

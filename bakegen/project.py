@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from .catalogue import MemoryTree, load_catalogue
-from .changes import Selection, changed_directories, history_problems, select
+from .changes import Selection, changed_directories, history_problems, moved_finals, select
 from .config import load_settings
 from .errors import Problem, UsageError, raise_if_errors
 from .gitrepo import BuildInfo, build_info, catalogue_files_at, changed_since
@@ -107,7 +107,7 @@ def _old_graph(root: Path, rev: str) -> LayerGraph:
     return graph
 
 
-def _selection(root: Path, graph: LayerGraph, changes: ChangeOptions) -> Selection:
+def _selection(root: Path, graph: LayerGraph, changes: ChangeOptions, moved: dict[str, str]) -> Selection:
     ignore = _layer_dirs(root, changes.ignore, "--ignore")
     changed: dict[str, str] = {}
     if changes.since is not None:
@@ -119,7 +119,7 @@ def _selection(root: Path, graph: LayerGraph, changes: ChangeOptions) -> Selecti
         for directory in graph.layers:
             if f"science/{directory}" not in ignore:
                 changed.setdefault(f"science/{directory}", f"science/{directory}: full build (no --since)")
-    return select(graph, changed)
+    return select(graph, changed, moved)
 
 
 def _pins(graph: LayerGraph, settings: Settings, selection: Selection, offline: bool,
@@ -147,13 +147,15 @@ def prepare(root: Path, repo: str | None, build_id: str | None, changes: ChangeO
             pin: bool = True, warn: Callable[[str], None] = stderr_warn) -> Prepared:
     """Load, check history (with --since), select what to build, pin unchanged parents, plan."""
     settings, graph = load(root, repo, warn)
+    moved: dict[str, str] = {}
     if changes.since is not None:
         old = _old_graph(root, changes.since)
         problems = history_problems(old, graph, changes.since, changes.allow_rollback)
+        moved = moved_finals(old, graph, changes.since)
         _warn_problems([p for p in problems if p.warning], warn)
         raise_if_errors(problems)
     info = build_info(root, build_id)
-    selection = _selection(root, graph, changes)
+    selection = _selection(root, graph, changes, moved)
     pins = _pins(graph, settings, selection, changes.offline, warn) if pin else {}
     reasons = {}
     for key, steps in selection.reasons:

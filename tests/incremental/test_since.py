@@ -149,8 +149,20 @@ def test_version_bump_in_place_is_a_rollback_and_is_refused(repo):
     assert result.returncode == 2
     assert "rollback of x:1.0" in result.stderr and "science/a" in result.stderr
     assert "Traceback" not in result.stderr
-    allowed = repo.bakegen("render", "--since", "HEAD~1", "--offline", "--allow-rollback", "-o", "-")
+    allowed = repo.bakegen("render", "--since", "HEAD~1", "--offline", "--allow-rollback", "--format", "plan")
     assert allowed.returncode == 0, allowed.stderr
+    # the rollback, once allowed, is carried out: rel/x:1.0 is rebuilt from its new final
+    builds = {b["name"]: b for b in json.loads(allowed.stdout)["builds"]}
+    assert builds["rel-x-1_0"]["reasons"][0] == "final layer of x:1.0 is science/a, was science/b at HEAD~1"
+
+
+def test_a_final_layer_removed_from_the_top_rebuilds_the_rel_image_of_the_one_below(repo):
+    """b (the top of x:1.0) deleted: a is final again; its rel image must not keep b's files."""
+    repo.git("rm", "-q", "-r", "science/b", "science/c")
+    repo.commit()
+    result = repo.bakegen("render", "--since", "HEAD~1", "--offline", "--allow-rollback", "--format", "plan")
+    assert result.returncode == 0, result.stderr
+    assert {b["name"] for b in json.loads(result.stdout)["builds"]} == {"rel-x-1_0"}
 
 
 SCIENCE_B = "ARG REPO=reg.example.org\nFROM ${REPO}/sci/a:1.0\nRUN echo b\n"
