@@ -14,7 +14,7 @@ from typing import Callable
 from .catalogue import MemoryTree, load_catalogue
 from .changes import Selection, changed_directories, history_problems, moved_finals, select
 from .config import load_settings
-from .errors import Problem, UsageError, raise_if_errors
+from .errors import Problem, UsageError, raise_if_errors, warning
 from .gitrepo import BuildInfo, build_info, catalogue_files_at, changed_since
 from .graph import LayerGraph, resolve
 from .plan import Plan, Settings, bake_name_problems, make_plan, rel_target_name, science_target_name
@@ -61,6 +61,8 @@ def load(root: Path, repo: str | None, warn: Callable[[str], None] = stderr_warn
         raise UsageError(f"{root}: no such directory")
     settings = load_settings(root, repo)
     catalogue, problems = load_catalogue(root)
+    if not (root / "science").is_dir():
+        problems.append(warning(str(root), "no science/ directory here: is --root the catalogue root?"))
     graph, more = resolve(catalogue, settings.platforms)
     problems = problems + more + bake_name_problems(graph) + _context_problems(root, graph)
     _warn_problems([p for p in problems if p.warning], warn)
