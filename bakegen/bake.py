@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from .errors import UsageError
 from .plan import Plan, Target
 
 TEMPLATE_NAME = "docker-bake.hcl.j2"
@@ -50,15 +51,21 @@ def to_json(plan: Plan) -> str:
     return json.dumps(bake_dict(plan), indent=2) + "\n"
 
 
-def to_hcl(plan: Plan, template: str | None = None) -> str:
+def to_hcl(plan: Plan, template: str | None = None, template_name: str = TEMPLATE_NAME) -> str:
+    """Render the HCL template (``template`` text, default the shipped one); a broken
+    template is a UsageError naming it, not a traceback."""
     source = template if template is not None else template_text()
-    environment = _environment()
-    rendered = environment.from_string(source).render(
-        groups=[(name, list(members)) for name, members in plan.groups],
-        targets=[(target.name, target_dict(target)) for target in plan.targets],
-        repo=plan.repo,
-        build_id=plan.build.build_id,
-    )
+    try:
+        rendered = _environment().from_string(source).render(
+            groups=[(name, list(members)) for name, members in plan.groups],
+            targets=[(target.name, target_dict(target)) for target in plan.targets],
+            repo=plan.repo,
+            build_id=plan.build.build_id,
+        )
+    except jinja2.TemplateSyntaxError as exc:
+        raise UsageError(f"{template_name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise UsageError(f"{template_name}: {exc}") from None
     return rendered if rendered.endswith("\n") else rendered + "\n"
 
 

@@ -138,7 +138,11 @@ def render(root: Path, repo, build_id, since, include, ignore, offline, allow_ro
         text = bake.to_json(plan)
         output = output or str(root / "docker-bake.json")
     else:
-        text = bake.to_hcl(plan)
+        custom = root / bake.TEMPLATE_NAME  # a catalogue may bring its own template
+        if custom.is_file():
+            text = bake.to_hcl(plan, custom.read_text(encoding="utf-8"), str(custom))
+        else:
+            text = bake.to_hcl(plan)
         output = output or str(root / "docker-bake.hcl")
     if output == "-":
         click.echo(text, nl=False)

@@ -112,3 +112,16 @@ def test_a_second_science_parent_keeps_its_breadcrumb(tmp_path):
     assert "org.sciserver.science.left.version" in labels and "org.sciserver.science.s.version" in labels
     left = next(b for b in plan["builds"] if b["name"] == "sci-left")["labels"]
     assert not any(".s." in key for key in left)
+
+
+def test_a_catalogue_may_bring_its_own_hcl_template_and_a_broken_one_is_one_line(tmp_path):
+    template = '# custom\n{% for name, attributes in targets %}target "{{ name }}" {\n' \
+               '{% for key, value in attributes.items() %}  {{ key }} = {{ value | hcl }}\n{% endfor %}}\n{% endfor %}'
+    root = _catalogue(tmp_path / "c", {**BASE, "docker-bake.hcl.j2": template})
+    result = _bakegen(root, "render", "-o", "-")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# custom\n") and 'target "sci-s"' in result.stdout
+    (root / "docker-bake.hcl.j2").write_text("{% for x in %}\n")
+    broken = _bakegen(root, "render", "-o", "-")
+    assert broken.returncode == 2
+    assert "docker-bake.hcl.j2:1:" in broken.stderr and "Traceback" not in broken.stderr
