@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -89,12 +89,20 @@ def execute(root: Path, plan: Plan, bake_file: Path, options: BuildOptions, runn
         builder=options.builder, overrides=tuple(overrides), progress=options.progress, metadata_file=metadata,
     )
     started = time.monotonic()
+    if options.push:
+        # Build every target first, into the build cache only; push (a cached re-solve) only
+        # when all of them built, so a failure leaves the registry as it was. Upstream pushed
+        # each image right after building it and left half a release behind (bug 18).
+        echo("[bakegen] building every target before pushing any")
+        runner.bake(replace(request, push=False, load=False, metadata_file=None,
+                            overrides=request.overrides + (("*.output", "type=cacheonly"),)), echo)
+        echo("[bakegen] every target built; pushing")
     try:
         runner.bake(request, echo)
     except BakeFailure as failure:
         if not (options.push and any(sign in failure.message for sign in _REGISTRY_RACE)):
             raise
-        echo(f"bakegen: the registry failed a push ({failure.message}); pushing again")
+        echo(f"[bakegen] the registry failed a push ({failure.message}); pushing again")
         runner.bake(request, echo)
     duration = time.monotonic() - started
     report = build_report(plan, _read_json(metadata), options, runner, duration, selected)

@@ -108,7 +108,8 @@ class FakeRunner:
         self.requests.append(request)
         if self.fail:
             raise self.fail
-        request.metadata_file.write_text(json.dumps(self.metadata))
+        if request.metadata_file:
+            request.metadata_file.write_text(json.dumps(self.metadata))
 
     def manifest(self, reference):
         return {"manifests": [
@@ -123,7 +124,9 @@ def test_execute_passes_platforms_and_writes_a_report_with_digests_per_platform(
     runner = FakeRunner({"sci-c": {"containerimage.digest": "sha256:" + "9" * 64}})
     options = BuildOptions(targets=("c",), push=True, platforms=("linux/amd64", "linux/arm64"))
     report = execute(tmp_path, plan, tmp_path / "bake.json", options, runner, echo=lambda line: None)
-    request = runner.requests[0]
+    # with --push: every target is built into the cache first, then pushed
+    built, request = runner.requests
+    assert built.targets == ("sci-c",) and not built.push and ("*.output", "type=cacheonly") in built.overrides
     assert request.targets == ("sci-c",) and request.push
     assert ("*.platform", "linux/amd64,linux/arm64") in request.overrides
     assert report["targets"] == [{
@@ -150,13 +153,30 @@ def test_a_push_that_races_in_the_registry_is_pushed_again(plan, tmp_path):
     class Flaky(FakeRunner):
         def bake(self, request, echo):
             self.requests.append(request)
-            if len(self.requests) == 1:
+            if len(self.requests) == 2:  # the first push
                 raise BakeFailure((), "failed to push: unexpected status: 500 Internal Server Error")
-            request.metadata_file.write_text("{}")
+            if request.metadata_file:
+                request.metadata_file.write_text("{}")
 
     runner = Flaky({})
     execute(tmp_path, plan, tmp_path / "bake.json", BuildOptions(push=True), runner, echo=lambda line: None)
-    assert len(runner.requests) == 2
-    once = Flaky({})
+    assert [r.push for r in runner.requests] == [False, True, True]
+
+    class FailsFirst(FakeRunner):
+        def bake(self, request, echo):
+            self.requests.append(request)
+            raise BakeFailure((), "failed to push: unexpected status: 500 Internal Server Error")
+
+    once = FailsFirst({})
     with pytest.raises(BakeFailure):
         execute(tmp_path, plan, tmp_path / "bake.json", BuildOptions(push=False), once, echo=lambda line: None)
+
+
+def test_a_failure_while_building_pushes_nothing(plan, tmp_path):
+    """Upstream pushed each image right after building it (bug 18): a failure later left half
+    a release in the registry. bakegen pushes only after every target built."""
+    (tmp_path / ".bakegen").mkdir()
+    runner = FakeRunner({}, fail=BakeFailure((), "failed to solve"))
+    with pytest.raises(BakeFailure):
+        execute(tmp_path, plan, tmp_path / "bake.json", BuildOptions(push=True), runner, echo=lambda line: None)
+    assert [r.push for r in runner.requests] == [False]

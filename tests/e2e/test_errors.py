@@ -67,6 +67,8 @@ def test_failing_layer_exit_1_names_it_and_pushes_no_floating_tag(engine, tmp_pa
     assert registry_tags(repo, "rel/offline-tools") == set()
     assert registry_tags(repo, "sci/tools") == set()
     assert registry_tags(repo, "sci/tools-extra") == set()
+    # and nothing else either: every target is built before any is pushed (upstream bug 18)
+    assert registry_tags(repo, "sci/base") == set() and registry_tags(repo, "rel/offline-base") == set()
     path = root / ".bakegen" / "build-report.json"
     if path.exists():  # a report, if any, must not claim that the failed targets were built
         data = json.loads(path.read_text())
