@@ -13,7 +13,7 @@ from typing import Callable
 
 from .dockerfile import normalized_instruction
 from .errors import UsageError
-from .plan import STAGING_DIR, Plan
+from .plan import STAGING_DIR, Plan, Target
 from .runner import BakeFailure, BakeRequest, BuildxRunner
 
 REPORT_FILE = f"{STAGING_DIR}/build-report.json"
@@ -119,34 +119,25 @@ def _read_json(path: Path) -> dict:
 
 def build_report(plan: Plan, metadata: dict, options: BuildOptions, runner: BuildxRunner, duration: float,
                  selected: tuple[str, ...]) -> dict:
+    # bake's metadata also lists parents that were only linked into the solve: built into the
+    # cache, neither tagged, pushed nor loaded; the report says so instead of giving them tags
+    groups = dict(plan.groups)
+    exported = {name for selected_name in selected for name in groups.get(selected_name, (selected_name,))}
     targets = []
     for target in plan.targets:
         entry = metadata.get(target.name)
         if entry is None:
             continue
+        common = {"target": target.name, "kind": target.kind, "layer": f"science/{target.layer}",
+                  "image": f"{target.image}:{target.version}"}
+        if target.name not in exported:
+            targets.append({**common, "exported": False, "tags": [], "digest": None, "platforms": {},
+                            "pushed": False})
+            continue
         digest = entry.get("containerimage.digest")
-        platforms: dict[str, str] = {}
-        if options.push and digest:
-            index = runner.manifest(f"{target.tags[0].rsplit(':', 1)[0]}@{digest}") or {}
-            for manifest in index.get("manifests", []):
-                platform = manifest.get("platform", {})
-                if platform.get("os") == "unknown":
-                    continue  # attestation manifests
-                name = "/".join(filter(None, (platform.get("os"), platform.get("architecture"),
-                                              platform.get("variant"))))
-                platforms[name] = manifest["digest"]
-            if not platforms and index.get("config"):
-                platforms[",".join(target.platforms)] = digest
-        targets.append({
-            "target": target.name,
-            "kind": target.kind,
-            "layer": f"science/{target.layer}",
-            "image": f"{target.image}:{target.version}",
-            "tags": list(target.tags),
-            "digest": digest,
-            "platforms": platforms,
-            "pushed": options.push,
-        })
+        targets.append({**common, "exported": True, "tags": list(target.tags), "digest": digest,
+                        "platforms": _platform_digests(target, digest, runner) if options.push and digest else {},
+                        "pushed": options.push})
     return {
         "build_id": plan.build.build_id,
         "revision": plan.build.revision,
@@ -209,3 +200,18 @@ def plan_chain(plan: Plan, directory: str) -> list[str]:
                 seen.add(parent.layer)
                 chain.append(parent.layer)
     return chain
+
+
+def _platform_digests(target: Target, digest: str, runner: BuildxRunner) -> dict[str, str]:
+    """Platform -> manifest digest of a pushed image, read back from its registry."""
+    index = runner.manifest(f"{target.tags[0].rsplit(':', 1)[0]}@{digest}") or {}
+    platforms = {}
+    for manifest in index.get("manifests", []):
+        platform = manifest.get("platform", {})
+        if platform.get("os") == "unknown":
+            continue  # attestation manifests
+        name = "/".join(filter(None, (platform.get("os"), platform.get("architecture"), platform.get("variant"))))
+        platforms[name] = manifest["digest"]
+    if not platforms and index.get("config"):  # a single-platform image is a manifest, not an index
+        platforms[",".join(target.platforms)] = digest
+    return platforms

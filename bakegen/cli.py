@@ -236,12 +236,17 @@ def build(root: Path, repo, build_id, since, include, ignore, offline, allow_rol
         dockerfiles = {d: layer.dockerfile_text for d, layer in prepared.graph.layers.items()}
         where = failed_layer(plan, failure, dockerfiles) or "an unknown target"
         raise BuildFailed(f"build failed in {where}: {failure.message}") from None
+    linked = [entry["target"] for entry in report["targets"] if not entry["exported"]]
     for entry in report["targets"]:
+        if not entry["exported"]:
+            continue
         click.echo(f"{entry['image']:<24} {entry['target']:<28} {entry['digest'] or '-'}")
         for tag in entry["tags"]:
             click.echo(f"    {tag}")
         for platform, digest in sorted(entry["platforms"].items()):
             click.echo(f"    {platform}: {digest}")
+    if linked:
+        click.echo(f"also built, as parents linked into the solve (not tagged): {', '.join(linked)}", err=True)
     click.echo(f"built {len(report['targets'])} target(s) in {report['duration_seconds']:.1f} s; "
                f"report: {root / REPORT_FILE}", err=True)
 

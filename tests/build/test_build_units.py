@@ -121,7 +121,9 @@ class FakeRunner:
 
 def test_execute_passes_platforms_and_writes_a_report_with_digests_per_platform(plan, tmp_path):
     (tmp_path / ".bakegen").mkdir()
-    runner = FakeRunner({"sci-c": {"containerimage.digest": "sha256:" + "9" * 64}})
+    runner = FakeRunner({"sci-c": {"containerimage.digest": "sha256:" + "9" * 64},
+                         # a parent linked into the solve only: not exported, not in the report
+                         "sci-a": {"containerimage.digest": "sha256:" + "8" * 64}})
     options = BuildOptions(targets=("c",), push=True, platforms=("linux/amd64", "linux/arm64"))
     report = execute(tmp_path, plan, tmp_path / "bake.json", options, runner, echo=lambda line: None)
     # with --push: every target is built into the cache first, then pushed
@@ -130,7 +132,10 @@ def test_execute_passes_platforms_and_writes_a_report_with_digests_per_platform(
     assert request.targets == ("sci-c",) and request.push
     assert ("*.platform", "linux/amd64,linux/arm64") in request.overrides
     assert report["targets"] == [{
-        "target": "sci-c", "kind": "science", "layer": "science/c", "image": "y:2.0",
+        "target": "sci-a", "kind": "science", "layer": "science/a", "image": "x:1.0", "exported": False,
+        "tags": [], "digest": None, "platforms": {}, "pushed": False,
+    }, {
+        "target": "sci-c", "kind": "science", "layer": "science/c", "image": "y:2.0", "exported": True,
         "tags": ["reg.example.org/t/sci/c:2.0", "reg.example.org/t/sci/c:2.0-7-abc1234"],
         "digest": "sha256:" + "9" * 64,
         "platforms": {"linux/amd64": "sha256:" + "1" * 64, "linux/arm64": "sha256:" + "2" * 64},
