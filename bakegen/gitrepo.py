@@ -78,9 +78,9 @@ def _has_head(repo: git.Repo) -> bool:
 
 
 def _catalogue_paths(repo: git.Repo, root: Path) -> list[str]:
-    top = Path(repo.working_tree_dir).resolve()
-    base = root.resolve().relative_to(top)
-    return [(base / "science").as_posix(), (base / "compat").as_posix()]
+    """science/ and compat/ of the catalogue, relative to the top of the repository."""
+    base = _root_prefix(repo, root)
+    return [f"{base}science", f"{base}compat"]
 
 
 def _require_repo(root: Path, what: str) -> git.Repo:

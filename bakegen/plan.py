@@ -73,9 +73,6 @@ class Plan:
     def rel(self) -> tuple[Target, ...]:
         return tuple(t for t in self.targets if t.kind == "rel")
 
-    def group(self, name: str) -> tuple[str, ...]:
-        return dict(self.groups)[name]
-
 
 def science_target_name(layer_target: str) -> str:
     return references.bake_name("sci", layer_target)

@@ -14,7 +14,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Protocol
 
 from .errors import BakegenError, BuildFailed, EngineUnavailable
 
@@ -48,7 +48,6 @@ class BakeRequest:
 class BuildxRunner(Protocol):
     def check_engine(self, builder: str | None) -> str: ...
     def bake(self, request: BakeRequest, echo: Callable[[str], None]) -> None: ...
-    def print_config(self, root: Path, bake_file: Path, targets: Iterable[str] = ()) -> dict: ...
     def registry_digest(self, reference: str) -> str | None: ...
     def manifest(self, reference: str) -> dict | None: ...
 
@@ -196,15 +195,6 @@ class DockerRunner:
                     log = (exc.stderr or "").splitlines()
                 steps, message = failure_from_log(log)
                 raise BakeFailure(steps, message, source_excerpt(log)) from None
-
-    def print_config(self, root: Path, bake_file: Path, targets: Iterable[str] = ()) -> dict:
-        from python_on_whales.exceptions import DockerException
-
-        with _working_directory(root):
-            try:
-                return self.docker.buildx.bake(list(targets), files=[str(bake_file)], print=True)
-            except DockerException as exc:
-                raise BakegenError(f"docker buildx bake --print: {_first_line(exc)}") from None
 
     def manifest(self, reference: str) -> dict | None:
         """The raw manifest (or index) of ``reference`` in its registry; None when it does not exist."""
